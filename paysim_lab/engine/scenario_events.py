@@ -1,0 +1,144 @@
+"""Scheduled scenario events: shocks and injections at given ticks (engine.md section 8).
+
+Each event is a :class:`ScheduledEvent` (its schedule, type and fields as a plain dict, which
+the loader has validated); :func:`apply_event` executes one at step S3 and emits its events.
+"""
+from __future__ import annotations
+
+import json
+
+from ..errors import SimulationError
+from .rng import round_half_away
+
+SNAKE = {
+    "DirectTransfer": "direct_transfer",
+    "CustomTransactionArrival": "custom_transaction_arrival",
+    "CollateralAdjustment": "collateral_adjustment",
+    "GlobalArrivalRateChange": "global_arrival_rate_change",
+    "AgentArrivalRateChange": "agent_arrival_rate_change",
+    "CounterpartyWeightChange": "counterparty_weight_change",
+    "DeadlineWindowChange": "deadline_window_change",
+    "ScheduledSettlement": "scheduled_settlement",
+}
+
+ARRIVAL_MODIFIERS = frozenset({"GlobalArrivalRateChange", "AgentArrivalRateChange",
+                               "CounterpartyWeightChange", "DeadlineWindowChange"})
+
+
+class ScheduledEvent:
+    """One entry of ``scenario_events``: fires once (OneTime) or every ``interval`` ticks."""
+
+    __slots__ = ("index", "type", "params", "tick", "start_tick", "interval")
+
+    def __init__(self, index: int, type_: str, params: dict, *, tick: int | None = None,
+                 start_tick: int | None = None, interval: int | None = None):
+        self.index = index
+        self.type = type_
+        self.params = params
+        self.tick = tick
+        self.start_tick = start_tick
+        self.interval = interval
+
+    def fires_at(self, t: int) -> bool:
+        if self.tick is not None:
+            return t == self.tick
+        return t >= self.start_tick and (t - self.start_tick) % self.interval == 0
+
+
+def details_json(details: dict) -> str:
+    """The reference's compact, key-sorted serialisation of ``details``."""
+    return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _executed(engine, t: int, ev: ScheduledEvent, details: dict) -> None:
+    engine.world.events.append(("ScenarioEventExecuted", t, SNAKE[ev.type], details_json(details),
+                                details))
+
+
+def apply_event(engine, ev: ScheduledEvent, t: int) -> None:
+    """Execute one scenario event at tick ``t`` (step S3)."""
+    w = engine.world
+    p = ev.params
+    kind = ev.type
+    agents = w.agents
+    if kind in ARRIVAL_MODIFIERS and not engine.any_arrivals:
+        return  # [QUIRK] no arrival configuration anywhere: silent no-op
+    try:
+        if kind == "DirectTransfer":
+            a, b, x = p["from_agent"], p["to_agent"], int(p["amount"])
+            agents[a].balance -= x
+            agents[b].balance += x
+            _executed(engine, t, ev, {"from_agent": a, "to_agent": b, "amount": x})
+        elif kind == "CustomTransactionArrival":
+            engine.custom_arrival(ev, t)
+        elif kind == "CollateralAdjustment":
+            ag = agents[p["agent"]]
+            delta = int(p["delta"])
+            new_cap = ag.unsecured_cap + delta
+            if new_cap < 0:
+                raise SimulationError(
+                    f"tick {t}, scenario_events[{ev.index}] CollateralAdjustment: agent "
+                    f"{ag.id}'s unsecured_cap would become {new_cap} (< 0)")
+            ag.unsecured_cap = new_cap
+            _executed(engine, t, ev, {"agent": ag.id, "delta": delta})
+        elif kind == "GlobalArrivalRateChange":
+            m = float(p["multiplier"])
+            for ag in w.agent_list:
+                gen = ag.arrival
+                if gen is not None and gen.has_config:
+                    gen.rate = gen.base_rate * m
+            _executed(engine, t, ev, {"multiplier": m})
+        elif kind == "AgentArrivalRateChange":
+            ag = agents[p["agent"]]
+            gen = ag.arrival
+            if gen is None or not gen.has_config:
+                return
+            m = float(p["multiplier"])
+            old = gen.rate
+            gen.rate = old * m
+            gen.base_rate = gen.rate
+            _executed(engine, t, ev, {"agent": ag.id, "multiplier": m, "old_rate": old,
+                                      "new_rate": gen.rate})
+        elif kind == "CounterpartyWeightChange":
+            ag = agents[p["agent"]]
+            gen = ag.arrival
+            w_new = float(p["new_weight"])
+            if gen is not None and gen.has_config:
+                gen.weights[p["counterparty"]] = w_new
+            _executed(engine, t, ev, {"agent": ag.id, "counterparty": p["counterparty"],
+                                      "new_weight": w_new,
+                                      "auto_balance_others": bool(p.get("auto_balance_others") or False)})
+        elif kind == "DeadlineWindowChange":
+            mn = p.get("min_ticks_multiplier")
+            mx = p.get("max_ticks_multiplier")
+            for ag in w.agent_list:
+                gen = ag.arrival
+                if gen is None or not gen.has_config:
+                    continue
+                if mn is not None:
+                    gen.dmin = round_half_away(gen.dmin * float(mn))
+                if mx is not None:
+                    gen.dmax = round_half_away(gen.dmax * float(mx))
+            _executed(engine, t, ev, {"min_ticks_multiplier": None if mn is None else float(mn),
+                                      "max_ticks_multiplier": None if mx is None else float(mx)})
+        elif kind == "ScheduledSettlement":
+            a, b, x = p["from_agent"], p["to_agent"], int(p["amount"])
+            sa = agents[a]
+            details = {"from_agent": a, "to_agent": b, "amount": x}
+            if sa.can_pay(x):
+                before = sa.balance
+                sa.balance -= x
+                agents[b].balance += x
+                w.events.append(("RtgsImmediateSettlement", t,
+                                 f"scheduled_settlement_{a}_{b}_{x}_{t}", a, b, x, before,
+                                 sa.balance))
+                details["settled"] = True
+            else:
+                details["settled"] = False
+                details["reason"] = "insufficient_liquidity"
+            _executed(engine, t, ev, details)
+        else:  # pragma: no cover - the loader rejects unknown types
+            raise SimulationError(f"unknown scenario event type {kind!r}")
+    except KeyError as exc:
+        raise SimulationError(
+            f"tick {t}, scenario_events[{ev.index}] {kind}: unknown agent {exc.args[0]!r}") from None

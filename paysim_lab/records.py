@@ -1,0 +1,130 @@
+"""Per-tick records: what one completed tick leaves behind for every view.
+
+The engine's event tuples plus a snapshot of every bank and queue after the tick. The verbose
+log, the DuckDB store and the widgets consume :class:`TickRecord` objects, live or read back
+from a store, so live output and replay are the same function of the same data.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+from .engine.events import FIELDS
+from .engine.state import COST_KINDS, IN_QUEUE1, IN_QUEUE2, Agent, World
+
+# Columns of one bank's end-of-tick state (persistence.md 3.8 + sim.history()).
+AGENT_STATE_COLUMNS = (
+    "agent_id", "balance", "balance_change", "unsecured_cap", "posted_collateral",
+    "credit_used", "available_liquidity", "allowed_overdraft_limit", "collateral_haircut",
+    "queue1_count", "queue1_value", "queue2_count", "queue2_value", "release_budget_max",
+    "release_budget_remaining", "liquidity_cost", "delay_cost", "collateral_cost",
+    "penalty_cost", "split_friction_cost", "liquidity_cost_delta", "delay_cost_delta",
+    "collateral_cost_delta", "penalty_cost_delta", "split_friction_cost_delta", "total_cost",
+    "cost_overdraft", "cost_delay", "cost_collateral", "cost_liquidity_opportunity",
+    "cost_deadline_penalty", "cost_eod_penalty", "cost_split_friction", "registers_json",
+)
+
+QUEUE_COLUMNS = ("queue_type", "agent_id", "position", "tx_id", "receiver_id", "amount",
+                 "remaining_amount", "priority", "deadline_tick", "rtgs_priority",
+                 "overdue_since_tick")
+
+SUMMARY_COLUMNS = ("num_arrivals", "num_settlements", "num_lsm_releases", "total_cost",
+                   "queue1_total", "queue2_total", "is_end_of_day")
+
+
+def canonical_json(value) -> str:
+    """Canonical JSON (persistence.md 3.0): sorted keys, no spaces, NaN/inf as strings.
+
+    >>> canonical_json({"b": 1, "a": [float("nan"), 5.0]})
+    '{"a":["NaN",5.0],"b":1}'
+    """
+    return json.dumps(_encode_nonfinite(value), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False, allow_nan=False)
+
+
+def _encode_nonfinite(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return "NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")
+    if isinstance(v, dict):
+        return {k: _encode_nonfinite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_encode_nonfinite(x) for x in v]
+    return v
+
+
+def decode_float(v):
+    """Inverse of the NaN/inf string encoding for float-typed fields."""
+    if isinstance(v, str):
+        return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}.get(v, v)
+    return v
+
+
+@dataclass(slots=True)
+class TickRecord:
+    """Everything one tick produced. ``events`` are dicts ``{seq, event_type, tick, ...}``."""
+
+    tick: int
+    day: int
+    events: list[dict]
+    summary: dict
+    agent_states: list[dict]
+    queues: list[dict] = field(default_factory=list)
+
+
+def event_dicts(records: list[tuple], seq0: int) -> list[dict]:
+    out = []
+    for i, rec in enumerate(records):
+        d = {"seq": seq0 + i, "event_type": rec[0], "tick": rec[1]}
+        d.update(zip(FIELDS[rec[0]], rec[2:]))
+        out.append(d)
+    return out
+
+
+def agent_state(a: Agent, prev_balance: int, prev_costs: list[int]) -> dict:
+    """One bank's end-of-tick state as a dict of AGENT_STATE_COLUMNS."""
+    run = a.cost_run
+    penalty = run[4] + run[5]
+    prev_pen = prev_costs[4] + prev_costs[5]
+    b = a.release_budget
+    return {
+        "agent_id": a.id, "balance": a.balance, "balance_change": a.balance - prev_balance,
+        "unsecured_cap": a.unsecured_cap, "posted_collateral": a.posted_collateral,
+        "credit_used": a.credit_used, "available_liquidity": a.available_liquidity,
+        "allowed_overdraft_limit": a.allowed_overdraft_limit,
+        "collateral_haircut": a.collateral_haircut,
+        "queue1_count": len(a.queue1), "queue1_value": a.queue1_value,
+        "queue2_count": a.queue2_count, "queue2_value": a.queue2_value,
+        "release_budget_max": b.max_value if b is not None else None,
+        "release_budget_remaining": b.remaining if b is not None else None,
+        "liquidity_cost": run[0], "delay_cost": run[1], "collateral_cost": run[2],
+        "penalty_cost": penalty, "split_friction_cost": run[6],
+        "liquidity_cost_delta": run[0] - prev_costs[0], "delay_cost_delta": run[1] - prev_costs[1],
+        "collateral_cost_delta": run[2] - prev_costs[2], "penalty_cost_delta": penalty - prev_pen,
+        "split_friction_cost_delta": run[6] - prev_costs[6],
+        "total_cost": sum(run),
+        **{f"cost_{k}": run[i] for i, k in enumerate(COST_KINDS)},
+        "registers_json": canonical_json(a.state_registers),
+    }
+
+
+def queue_rows(world: World) -> list[dict]:
+    """Queue 1 of every bank (agent order) and Queue 2 (global order) after a tick."""
+    rows = []
+    for a in world.agent_list:
+        for pos, tx in enumerate(a.queue1):
+            rows.append(_queue_row("queue1", a.id, pos, tx))
+    pos = 0
+    for tx in world.queue2:
+        if tx.location == IN_QUEUE2:
+            rows.append(_queue_row("rtgs", tx.sender_id, pos, tx))
+            pos += 1
+    return rows
+
+
+def _queue_row(kind: str, owner: str, pos: int, tx) -> dict:
+    return {"queue_type": kind, "agent_id": owner, "position": pos, "tx_id": tx.tx_id,
+            "receiver_id": tx.receiver_id, "amount": tx.amount,
+            "remaining_amount": tx.remaining_amount, "priority": tx.priority,
+            "deadline_tick": tx.deadline_tick, "rtgs_priority": tx.rtgs_priority,
+            "overdue_since_tick": tx.overdue_since_tick}

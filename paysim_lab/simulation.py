@@ -1,0 +1,427 @@
+"""The Simulation facade: step the engine, keep its records, hand out pandas DataFrames.
+
+>>> import paysim_lab as psl
+>>> sim = psl.Simulation.from_file(psl.data.scenario_path("two_bank_teaching"))  # doctest: +SKIP
+>>> sim.step(5).event_type.value_counts()                                          # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+
+from .engine.build import build_engine
+from .engine.events import AMOUNT_POS, AGENT_POS, FIELDS, TX_POS
+from .engine.state import COST_KINDS, IN_QUEUE1, IN_QUEUE2, NOWHERE, OVERDUE, SETTLED
+from .errors import SimulationError, SimulationFinished
+from .records import TickRecord, agent_state, event_dicts, queue_rows
+
+HISTORY_COLUMNS = ("tick", "day", "agent_id", "balance", "credit_used", "posted_collateral",
+                   "available_liquidity", "queue1_count", "queue1_value", "queue2_count",
+                   "queue2_value", "release_budget_remaining", "cost_to_date")
+
+TickListener = Callable[[TickRecord], None]
+
+
+def _load(scenario: Any, compat: str | None):
+    from .config import Scenario, load_scenario
+    if isinstance(scenario, Scenario):
+        if compat is not None and compat != scenario.profile:
+            raise ValueError(f"scenario was loaded with compat={scenario.profile!r}; "
+                             f"reload it with compat={compat!r}")
+        return scenario
+    return load_scenario(scenario, compat=compat)
+
+
+class Simulation:
+    """One run of a scenario, tick by tick.
+
+    ``scenario`` is a :class:`paysim_lab.Scenario`, a path or a dict; ``seed`` overrides
+    ``simulation.rng_seed``; ``store`` (a :class:`paysim_lab.Store`) persists the run as it goes;
+    ``keep_events=False`` keeps only the current day's events in memory (long runs with a
+    store).
+
+    >>> sim = Simulation({"simulation": {"ticks_per_day": 5, "num_days": 1, "rng_seed": 1},
+    ...                   "agents": [{"id": "A", "opening_balance": 100},
+    ...                              {"id": "B", "opening_balance": 0}]})
+    >>> sim.run().empty, sim.done
+    (False, True)
+    """
+
+    def __init__(self, scenario: Any, seed: int | None = None, *, store=None,
+                 run_id: str | None = None, compat: str | None = None,
+                 keep_events: bool = True, flush_every: int | None = None):
+        from .policy import compile_policy
+        self.scenario = _load(scenario, compat)
+        sc = self.scenario
+        self.seed = seed if seed is not None else sc.simulation.rng_seed
+        cfg = sc.engine_config()
+        profile = sc.profile
+        self._policies = {aid: compile_policy(doc, profile=profile, source=f"agent {aid}")
+                          for aid, doc in sc.agent_policies.items()}
+        self.engine = build_engine(cfg, self._policies, seed=self.seed,
+                                   builtin_agents=_builtin_policy_agents(sc))
+        self.world = self.engine.world
+        self.keep_events = keep_events
+        self._log: list[tuple] = self.world.events   # the engine appends here
+        self._seq_base = 0                           # seq of self._log[0]
+        self._tick_ranges: list[tuple[int, int]] = []  # per tick: (first seq, end seq)
+        self._history: list[tuple] = []
+        self._tick_stats: list = []
+        self._prev_balance = {a.id: a.balance for a in self.world.agent_list}
+        self._prev_costs = {a.id: list(a.cost_run) for a in self.world.agent_list}
+        self._listeners: list[TickListener] = []
+        self._needs_records = False
+        self._failed: BaseException | None = None
+        self.run_id = run_id
+        self.store = store
+        self._writer = None
+        self._wall = 0.0
+        if store is not None:
+            self._writer = store.begin_run(self, run_id=run_id, flush_every=flush_every)
+            self.run_id = self._writer.run_id
+            self.add_listener(self._writer.add_tick)
+
+    # ---------------------------------------------------------------- construction helpers
+    @classmethod
+    def from_file(cls, path: str | Path, **kwargs) -> "Simulation":
+        """Load a scenario file and build a simulation (kwargs as for the constructor)."""
+        compat = kwargs.pop("compat", None)
+        from .config import load_scenario
+        return cls(load_scenario(path, compat=compat), **kwargs)
+
+    def add_listener(self, fn: TickListener) -> None:
+        """Call ``fn(record)`` after every tick with its :class:`TickRecord`."""
+        self._listeners.append(fn)
+        self._needs_records = True
+
+    # ---------------------------------------------------------------- time
+    @property
+    def current_tick(self) -> int:
+        return self.world.tick
+
+    @property
+    def total_ticks(self) -> int:
+        return self.world.total_ticks
+
+    @property
+    def ticks_per_day(self) -> int:
+        return self.world.ticks_per_day
+
+    @property
+    def done(self) -> bool:
+        return self.world.tick >= self.world.total_ticks
+
+    def step(self, n: int = 1) -> pd.DataFrame:
+        """Run ``n`` ticks; DataFrame of their events. Raises SimulationFinished past the end."""
+        if self.done:
+            raise SimulationFinished(f"all {self.total_ticks} ticks have run")
+        first = self._seq_base + len(self._log)
+        self._run_ticks(min(n, self.total_ticks - self.current_tick), progress=False)
+        return self._events_frame(first)
+
+    def run(self, ticks: int | None = None, progress: bool = False) -> pd.DataFrame:
+        """Run to the end (or ``ticks`` more ticks); DataFrame of the events of those ticks."""
+        remaining = self.total_ticks - self.current_tick
+        n = remaining if ticks is None else min(ticks, remaining)
+        first = self._seq_base + len(self._log)
+        if n > 0:
+            self._run_ticks(n, progress=progress)
+        elif ticks is None and self._writer is not None:
+            self._writer.finish(self)
+        return self._events_frame(first)
+
+    def _run_ticks(self, n: int, progress: bool) -> None:
+        if self._failed is not None:
+            raise SimulationError(f"this run failed earlier: {self._failed}")
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=n, unit="tick", desc=self.scenario.name)
+        started = time.perf_counter()
+        try:
+            for _ in range(n):
+                self._one_tick()
+                if bar is not None:
+                    bar.update(1)
+        except BaseException as exc:
+            self._failed = exc
+            if self._writer is not None:
+                self._writer.fail(self, exc)
+            raise
+        finally:
+            self._wall += time.perf_counter() - started
+            if bar is not None:
+                bar.close()
+        if self._writer is not None:
+            if self.done:
+                self._writer.finish(self)
+            else:
+                self._writer.flush()
+
+    def _one_tick(self) -> None:
+        eng = self.engine
+        w = self.world
+        start = len(self._log)
+        mark = len(w.events)
+        try:
+            stats = eng.tick()
+        except BaseException:
+            del w.events[mark:]  # ticks are atomic: a failed tick contributes no events
+            raise
+        t = stats.tick
+        end = len(self._log)
+        self._tick_ranges.append((self._seq_base + start, self._seq_base + end))
+        self._tick_stats.append(stats)
+        day = t // w.ticks_per_day
+        hist = self._history
+        for a in w.agent_list:
+            b = a.release_budget
+            hist.append((t, day, a.id, a.balance, a.credit_used, a.posted_collateral,
+                         a.available_liquidity, len(a.queue1), a.queue1_value, a.queue2_count,
+                         a.queue2_value, b.remaining if b is not None else None,
+                         sum(a.cost_run)))
+        if self._needs_records:
+            rec = self._record(t, day, start, end, stats)
+            for fn in self._listeners:
+                fn(rec)
+        else:
+            for a in w.agent_list:
+                self._prev_balance[a.id] = a.balance
+                self._prev_costs[a.id] = list(a.cost_run)
+        if not self.keep_events and stats.is_end_of_day:
+            self._seq_base += len(self._log)
+            self._log.clear()
+
+    def _record(self, t: int, day: int, start: int, end: int, stats) -> TickRecord:
+        w = self.world
+        states = []
+        for a in w.agent_list:
+            states.append(agent_state(a, self._prev_balance[a.id], self._prev_costs[a.id]))
+            self._prev_balance[a.id] = a.balance
+            self._prev_costs[a.id] = list(a.cost_run)
+        q1_total = sum(len(a.queue1) for a in w.agent_list)
+        summary = {"num_arrivals": stats.arrivals, "num_settlements": stats.settlements,
+                   "num_lsm_releases": stats.lsm_releases, "total_cost": stats.tick_cost,
+                   "queue1_total": q1_total, "queue2_total": len(w.queue2),
+                   "is_end_of_day": stats.is_end_of_day}
+        return TickRecord(t, day, event_dicts(self._log[start:end], self._seq_base + start),
+                          summary, states, queue_rows(w))
+
+    # ---------------------------------------------------------------- events
+    @property
+    def events(self) -> pd.DataFrame:
+        """Every event kept in memory, in emission order (api.md 'Reading results')."""
+        return self._events_frame(self._seq_base)
+
+    def event_records(self, first_seq: int = 0) -> Iterable[tuple[int, tuple]]:
+        """(seq, record) pairs of the in-memory events from ``first_seq`` on."""
+        base = self._seq_base
+        for i in range(max(first_seq - base, 0), len(self._log)):
+            yield base + i, self._log[i]
+
+    def _events_frame(self, first_seq: int) -> pd.DataFrame:
+        tpd = self.world.ticks_per_day
+        ticks, seqs, types, agents, txs, amounts, details = [], [], [], [], [], [], []
+        for seq, rec in self.event_records(first_seq):
+            et = rec[0]
+            ticks.append(rec[1])
+            seqs.append(seq)
+            types.append(et)
+            ap, tp, mp = AGENT_POS[et], TX_POS[et], AMOUNT_POS[et]
+            agents.append(rec[ap] if ap is not None else None)
+            txs.append(rec[tp] if tp is not None else None)
+            amounts.append(rec[mp] if mp is not None else None)
+            details.append(dict(zip(FIELDS[et], rec[2:])))
+        frame = pd.DataFrame({
+            "tick": pd.array(ticks, dtype="Int64"),
+            "day": pd.array([t // tpd for t in ticks], dtype="Int64"),
+            "seq": pd.array(seqs, dtype="Int64"),
+            "event_type": pd.array(types, dtype="object"),
+            "agent_id": pd.array(agents, dtype="object"),
+            "tx_id": pd.array(txs, dtype="object"),
+            "amount": pd.array(amounts, dtype="Int64"),
+            "details": pd.array(details, dtype="object"),
+        })
+        return frame
+
+    def events_of(self, event_type: str) -> pd.DataFrame:
+        """Events of one type with every catalog field as its own column."""
+        if event_type not in FIELDS:
+            raise ValueError(f"unknown event type {event_type!r}; known: {', '.join(sorted(FIELDS))}")
+        names = FIELDS[event_type]
+        rows = [(rec[1], seq) + rec[2:] for seq, rec in self.event_records(self._seq_base)
+                if rec[0] == event_type]
+        tpd = self.world.ticks_per_day
+        cols: dict[str, list] = {"tick": [], "day": [], "seq": []}
+        for n in names:
+            cols[n] = []
+        for r in rows:
+            cols["tick"].append(r[0])
+            cols["day"].append(r[0] // tpd)
+            cols["seq"].append(r[1])
+            for n, v in zip(names, r[2:]):
+                cols[n].append(v)
+        frame = pd.DataFrame({k: pd.Series(v, dtype="object") for k, v in cols.items()})
+        for k in frame.columns:
+            frame[k] = _tidy_column(frame[k])
+        return frame
+
+    # ---------------------------------------------------------------- state
+    def agents(self) -> pd.DataFrame:
+        """One row per bank with its current state."""
+        rows = []
+        for a in self.world.agent_list:
+            b = a.release_budget
+            rows.append({"agent_id": a.id, "balance": a.balance, "unsecured_cap": a.unsecured_cap,
+                         "posted_collateral": a.posted_collateral,
+                         "available_liquidity": a.available_liquidity,
+                         "credit_used": a.credit_used,
+                         "allowed_overdraft_limit": a.allowed_overdraft_limit,
+                         "queue1_count": len(a.queue1), "queue1_value": a.queue1_value,
+                         "queue2_count": a.queue2_count, "queue2_value": a.queue2_value,
+                         "release_budget_remaining": b.remaining if b is not None else None,
+                         "total_cost": sum(a.cost_run)})
+        frame = pd.DataFrame(rows)
+        frame["release_budget_remaining"] = frame["release_budget_remaining"].astype("Int64")
+        return frame
+
+    def history(self) -> pd.DataFrame:
+        """One row per bank per completed tick (tidy, long)."""
+        frame = pd.DataFrame.from_records(self._history, columns=list(HISTORY_COLUMNS))
+        frame["release_budget_remaining"] = frame["release_budget_remaining"].astype("Int64")
+        return frame
+
+    def transactions(self) -> pd.DataFrame:
+        """One row per payment (split children included)."""
+        cols = ("tx_id", "parent_id", "sender_id", "receiver_id", "amount", "remaining_amount",
+                "priority", "original_priority", "arrival_tick", "deadline_tick", "status",
+                "settlement_tick", "settled_by", "overdue", "overdue_since_tick", "dropped",
+                "withdrawn", "location", "rtgs_priority", "declared_rtgs_priority",
+                "is_divisible", "split_index")
+        loc = {NOWHERE: "none", IN_QUEUE1: "queue1", IN_QUEUE2: "queue2"}
+        rows = [(tx.tx_id, tx.parent_id, tx.sender_id, tx.receiver_id, tx.amount,
+                 tx.remaining_amount, tx.priority, tx.original_priority, tx.arrival_tick,
+                 tx.deadline_tick, tx.status, tx.settled_tick, tx.settled_by,
+                 tx.overdue_since_tick is not None, tx.overdue_since_tick, tx.dropped,
+                 tx.withdrawn, loc[tx.location], tx.rtgs_priority, tx.declared_rtgs_priority,
+                 tx.is_divisible, tx.split_index)
+                for tx in self.world.tx_list]
+        frame = pd.DataFrame.from_records(rows, columns=list(cols))
+        for c in ("settlement_tick", "overdue_since_tick", "split_index"):
+            frame[c] = frame[c].astype("Int64")
+        return frame
+
+    def costs(self) -> pd.DataFrame:
+        """Run-total costs per bank: one column per cost kind, plus ``penalty`` and ``total``."""
+        rows = []
+        for a in self.world.agent_list:
+            row = {"agent_id": a.id}
+            row.update({k: a.cost_run[i] for i, k in enumerate(COST_KINDS)})
+            row["penalty"] = a.cost_run[4] + a.cost_run[5]
+            row["total"] = sum(a.cost_run)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def state_registers(self) -> pd.DataFrame:
+        """Current state registers: one row per bank and register."""
+        rows = [(a.id, k, v) for a in self.world.agent_list
+                for k, v in sorted(a.state_registers.items())]
+        return pd.DataFrame.from_records(rows, columns=["agent_id", "key", "value"])
+
+    def summary(self) -> dict:
+        """Run totals as a plain dict (JSON-serialisable)."""
+        w = self.world
+        txs = w.tx_list
+        settled_cache: dict[str, bool] = {}
+
+        def effectively_settled(tx) -> bool:
+            got = settled_cache.get(tx.tx_id)
+            if got is not None:
+                return got
+            if tx.child_ids:
+                ok = all(effectively_settled(w.txs[c]) for c in tx.child_ids)
+            else:
+                ok = tx.remaining_amount == 0 and tx.settled_once
+            settled_cache[tx.tx_id] = ok
+            return ok
+
+        roots = [tx for tx in txs if tx.parent_id is None]
+        settled = sum(1 for tx in roots if effectively_settled(tx))
+        arrivals = len(roots)
+        agents = {}
+        for a in w.agent_list:
+            costs = {k: a.cost_run[i] for i, k in enumerate(COST_KINDS)}
+            agents[a.id] = {"balance": a.balance, "posted_collateral": a.posted_collateral,
+                            "costs": costs, "total_cost": sum(a.cost_run)}
+        return {
+            "scenario": self.scenario.name,
+            "seed": self.seed,
+            "ticks_run": w.tick,
+            "total_ticks": w.total_ticks,
+            "arrivals": arrivals,
+            "settlements": settled,
+            "settlement_rate": (settled / arrivals) if arrivals else 1.0,
+            "lsm_bilateral": sum(1 for tx in txs if tx.settled_by == "lsm_bilateral"),
+            "lsm_cycles": sum(1 for tx in txs if tx.settled_by == "lsm_cycle"),
+            "lsm_queue_retry": sum(1 for tx in txs if tx.settled_by == "lsm_queue_retry"),
+            "unsettled": arrivals - settled,
+            "overdue": sum(1 for tx in txs if tx.overdue_since_tick is not None),
+            "dropped": sum(1 for tx in txs if tx.dropped),
+            "queue1_size": sum(len(a.queue1) for a in w.agent_list),
+            "queue2_size": len(w.queue2),
+            "total_cost": sum(sum(a.cost_run) for a in w.agent_list),
+            "agents": agents,
+        }
+
+    # ---------------------------------------------------------------- persistence helpers
+    def tick_stats(self) -> list:
+        """The per-tick counters of every completed tick."""
+        return list(self._tick_stats)
+
+    def close(self) -> None:
+        """Flush and release the store writer, if any."""
+        if self._writer is not None:
+            if self.done:
+                self._writer.finish(self)
+            else:
+                self._writer.flush()
+
+    def __enter__(self) -> "Simulation":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"<Simulation {self.scenario.name!r} tick {self.current_tick}/{self.total_ticks}"
+                f" seed={self.seed}>")
+
+
+BUILTIN_TYPES = frozenset({"Fifo", "Deadline", "LiquidityAware", "LiquiditySplitting",
+                           "MockSplitting"})
+
+
+def _builtin_policy_agents(sc) -> frozenset[str]:
+    """Banks on a named built-in policy type (they re-allocate 100% of a pool each morning)."""
+    out = set()
+    for a in sc.agents:
+        pol = getattr(a, "policy", None)
+        pid = getattr(a, "policy_id", None)
+        if pid is None and (pol is None or getattr(pol, "type", None) in BUILTIN_TYPES):
+            out.add(a.id)
+    return frozenset(out)
+
+
+def _tidy_column(s: pd.Series) -> pd.Series:
+    """Give uniform int columns a nullable Int64 dtype; leave everything else as objects."""
+    vals = [v for v in s if v is not None]
+    if vals and all(isinstance(v, int) and not isinstance(v, bool) for v in vals):
+        return s.astype("Int64")
+    if vals and all(isinstance(v, bool) for v in vals):
+        return s.astype("boolean")
+    if vals and all(isinstance(v, float) for v in vals):
+        return s.astype("Float64")
+    return s
