@@ -377,6 +377,35 @@ class Simulation:
         }
 
     # ---------------------------------------------------------------- persistence helpers
+    def export(self, folder: str | Path, format: str = "parquet") -> Path:
+        """Write every frame (events, transactions, history, costs, registers) and a manifest.
+
+        >>> sim.export("out/run1", format="csv")  # doctest: +SKIP
+        """
+        from .export import export_simulation
+        return export_simulation(self, folder, format=format)
+
+    def set_policy(self, agent_id: str, policy: Any) -> None:
+        """Replace a bank's policy from the next evaluation on (registers, budget, timers kept).
+
+        ``policy`` is a :class:`paysim_lab.Policy`, a policy dict or a path to a policy file.
+        """
+        from .policy import Policy, compile_policy, load_policy
+        if agent_id not in self.world.agents:
+            raise ValueError(f"unknown agent {agent_id!r}")
+        pol = policy if isinstance(policy, Policy) else load_policy(policy,
+                                                                    profile=self.scenario.profile)
+        doc = pol.document
+        compiled = compile_policy(doc, profile=self.scenario.profile, source=f"agent {agent_id}")
+        self._policies[agent_id] = compiled
+        agent = self.world.agents[agent_id]
+        agent.policy = compiled
+        frac = compiled.initial_liquidity_fraction
+        agent.sod_liquidity_fraction = 1.0 if frac is None else float(frac)
+        self.scenario.agent_policies[agent_id] = doc
+        if self._writer is not None:
+            self._writer.policy_changed(self, agent_id, doc)
+
     def tick_stats(self) -> list:
         """The per-tick counters of every completed tick."""
         return list(self._tick_stats)

@@ -77,7 +77,7 @@ class ArrivalGenerator:
     """The arrival parameters of one bank (mutable by scenario events)."""
 
     __slots__ = ("agent_id", "candidates", "rate", "base_rate", "amount", "weights", "dmin",
-                 "dmax", "priority", "bands", "dist_desc")
+                 "dmax", "priority", "bands", "dist_desc", "_table")
 
     def __init__(self, agent_id: str, candidates: list[str], *, rate: float = 0.0,
                  amount: AmountSampler | None = None, weights: dict[str, float] | None = None,
@@ -93,6 +93,17 @@ class ArrivalGenerator:
         self.priority = priority
         self.bands = bands                    # None for arrival_config banks
         self.dist_desc = dist_desc
+        self._table: R.ReceiverTable | None = None
+
+    def set_weight(self, counterparty: str, weight: float) -> None:
+        """CounterpartyWeightChange: change one weight (others unchanged)."""
+        self.weights[counterparty] = weight
+        self._table = None
+
+    def receiver_table(self) -> R.ReceiverTable:
+        if self._table is None:
+            self._table = R.ReceiverTable(self.candidates, self.weights)
+        return self._table
 
     @property
     def has_config(self) -> bool:
@@ -123,9 +134,10 @@ class ArrivalGenerator:
                 "is empty after a DeadlineWindowChange event")
         prio_s = self.priority
         fixed = isinstance(prio_s, int)
+        choose = self.receiver_table().choose
         for _ in range(n):
             amount = self.amount(g)
-            receiver = R.weighted_choice(g, self.candidates, self.weights)
+            receiver = choose(g)
             offset = g.range(self.dmin, self.dmax + 1)
             prio = prio_s if fixed else prio_s(g)
             out.append((receiver, amount, offset, prio, False))

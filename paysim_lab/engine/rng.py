@@ -10,6 +10,7 @@ for bit. Only arrival generation draws from it.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 
 _MASK = (1 << 64) - 1
 _MULT = 0x2545F4914F6CDD1D
@@ -139,6 +140,45 @@ def categorical(g: Rng, values: list[int], weights: list[float]) -> int:
 
 def uniform_priority(g: Rng, lo: int, hi: int) -> int:
     return min(g.range(lo, lo + (hi - lo + 1)), 10)
+
+
+class ReceiverTable:
+    """Precomputed receiver selection for one weight map (same result as :func:`weighted_choice`).
+
+    When every candidate's weight is an integer-valued float (the common case: unlisted banks
+    weigh 1.0), ``t - w0 - w1 - ...`` is computed exactly in floating point until it first
+    drops to <= 0, so the sequential walk picks the first candidate whose integer prefix sum
+    reaches ``t``: a bisection. Other weight maps fall back to the walk.
+    """
+
+    __slots__ = ("candidates", "weights", "prefix", "total")
+
+    def __init__(self, candidates: list[str], weights: dict[str, float]):
+        self.candidates = candidates
+        self.weights = weights
+        ws = [weights.get(c, 1.0) for c in candidates]
+        total = 0.0
+        for w in ws:
+            total += w
+        self.total = total
+        exact = bool(weights) and total < 2.0**52 and all(
+            w >= 0 and w == int(w) for w in ws)
+        if exact:
+            acc = 0
+            prefix = []
+            for w in ws:
+                acc += int(w)
+                prefix.append(acc)
+            self.prefix = prefix
+        else:
+            self.prefix = None
+
+    def choose(self, g: Rng) -> str:
+        if self.prefix is None:
+            return weighted_choice(g, self.candidates, self.weights)
+        t = g.next_f64() * self.total
+        i = bisect_left(self.prefix, t)
+        return self.candidates[i] if i < len(self.candidates) else self.candidates[-1]
 
 
 def weighted_choice(g: Rng, candidates: list[str], weights: dict[str, float]) -> str:

@@ -104,7 +104,7 @@ def apply_event(engine, ev: ScheduledEvent, t: int) -> None:
             gen = ag.arrival
             w_new = float(p["new_weight"])
             if gen is not None and gen.has_config:
-                gen.weights[p["counterparty"]] = w_new
+                gen.set_weight(p["counterparty"], w_new)
             _executed(engine, t, ev, {"agent": ag.id, "counterparty": p["counterparty"],
                                       "new_weight": w_new,
                                       "auto_balance_others": bool(p.get("auto_balance_others") or False)})

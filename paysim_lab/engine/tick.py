@@ -78,6 +78,28 @@ class TickStats:
         return self.settled_lsm_bilateral + self.settled_lsm_cycle + self.settled_lsm_retry
 
 
+def _no_lap(name: str) -> None:
+    return None
+
+
+class StepClock:
+    """Accumulates wall time per tick-loop step; attach as ``engine.clock`` to profile."""
+
+    def __init__(self):
+        import time
+        self._now = time.perf_counter
+        self.totals: dict[str, float] = {}
+        self._last = self._now()
+
+    def lap(self, name: str) -> None:
+        now = self._now()
+        self.totals[name] = self.totals.get(name, 0.0) + (now - self._last)
+        self._last = now
+
+    def restart(self) -> None:
+        self._last = self._now()
+
+
 COLLATERAL_REASONS = ("UrgentLiquidityNeed", "PreemptivePosting", "LiquidityRestored",
                       "EndOfDayCleanup", "DeadlineEmergency", "CostOptimization")
 PRIORITY_FLAGS = {"HIGH": 10, "MEDIUM": 5, "LOW": 1}
@@ -101,6 +123,7 @@ class Engine:
         self.stats = TickStats(0)
         self.pending: list[Transaction] = []
         self.deferred: DeferredCredits | None = None
+        self.clock: StepClock | None = None   # set to time the steps (benchmarks)
 
     # ------------------------------------------------------------------ the timeline
     def tick(self) -> TickStats:
@@ -110,6 +133,7 @@ class Engine:
         if t >= w.total_ticks:
             raise SimulationError(f"tick {t} is past the end of the run ({w.total_ticks} ticks)")
         self.stats = TickStats(t)
+        lap = self.clock.lap if self.clock is not None else _no_lap
         tpd = w.ticks_per_day
         start_of_day = t % tpd == 0 and t > 0
         self.setup_tick()                                   # S0
@@ -117,20 +141,28 @@ class Engine:
             self.reset_day_costs()                          # S1
             self.allocate_liquidity(t)                      # S2
         self.run_scenario_events(t)                         # S3
+        lap("S0-S3 day start, scenario events")
         self.generate_arrivals(t)                           # S4
+        lap("S4 arrivals")
         self.collateral_trees(t, "strategic")               # S5
         self.bank_trees(t)                                  # S6
         self.fire_collateral_timers(t)                      # S7
+        lap("S5-S7 collateral, bank trees, timers")
         self.payment_decisions_queue1(t)                    # S8
         self.payment_decisions_queue2(t)                    # S9
+        lap("S8-S9 payment decisions")
         self.submit_pending(t)                              # S10
         self.queue2_pass(t)                                 # S11
+        lap("S10-S11 RTGS settlement, Queue 2")
         self.lsm_pass(t)                                    # S12
+        lap("S12 LSM")
         self.collateral_trees(t, "end_of_tick")             # S13
         self.apply_deferred_credits(t)                      # S14
         self.accrue_costs(t)                                # S15
+        lap("S13-S15 end-of-tick collateral, credits, costs")
         if t % tpd == tpd - 1:
             self.end_of_day(t)                              # S16
+        lap("S16 end of day")
         w.tick = t + 1                                      # S17
         return self.stats
 

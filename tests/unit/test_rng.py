@@ -85,3 +85,27 @@ def test_categorical_priority_walk():
 def test_weighted_choice_missing_weight_counts_as_one():
     g = R.Rng(42)  # u = 0.339 ; candidates B (w 0.0) C (missing -> 1.0); total 1.0
     assert R.weighted_choice(g, ["B", "C"], {"B": 0.0}) == "C"
+
+
+def test_receiver_table_matches_sequential_walk():
+    import random
+    rnd = random.Random(5)
+    cands = [f"B{i}" for i in range(40)]
+    for trial in range(30):
+        weights = {c: float(rnd.choice([0, 1, 2, 7, 20])) for c in cands if rnd.random() < 0.5}
+        if not weights or sum(weights.get(c, 1.0) for c in cands) <= 0:
+            continue
+        table = R.ReceiverTable(cands, weights)
+        assert table.prefix is not None
+        g1, g2 = R.Rng(trial + 1), R.Rng(trial + 1)
+        for _ in range(300):
+            assert table.choose(g1) == R.weighted_choice(g2, cands, weights)
+
+
+def test_receiver_table_falls_back_for_fractional_weights():
+    cands = ["A", "B", "C"]
+    table = R.ReceiverTable(cands, {"A": 0.7, "B": 0.3})
+    assert table.prefix is None
+    g1, g2 = R.Rng(9), R.Rng(9)
+    assert [table.choose(g1) for _ in range(50)] == [
+        R.weighted_choice(g2, cands, {"A": 0.7, "B": 0.3}) for _ in range(50)]
