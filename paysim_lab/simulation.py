@@ -7,9 +7,11 @@
 from __future__ import annotations
 
 import time
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+import numpy as np
 import pandas as pd
 
 from .engine.build import build_engine
@@ -224,26 +226,30 @@ class Simulation:
 
     def _events_frame(self, first_seq: int) -> pd.DataFrame:
         tpd = self.world.ticks_per_day
-        ticks, seqs, types, agents, txs, amounts, details = [], [], [], [], [], [], []
-        for seq, rec in self.event_records(first_seq):
-            et = rec[0]
-            ticks.append(rec[1])
-            seqs.append(seq)
-            types.append(et)
-            ap, tp, mp = AGENT_POS[et], TX_POS[et], AMOUNT_POS[et]
-            agents.append(rec[ap] if ap is not None else None)
-            txs.append(rec[tp] if tp is not None else None)
-            amounts.append(rec[mp] if mp is not None else None)
-            details.append(dict(zip(FIELDS[et], rec[2:])))
+        start = max(first_seq - self._seq_base, 0)
+        recs = self._log[start:] if start else list(self._log)
+        n = len(recs)
+        types = [r[0] for r in recs]
+        ticks = [r[1] for r in recs]
+        # one getter per event type for the three common columns (None when absent)
+        pick = {et: tuple(_getter(p) for p in (AGENT_POS[et], TX_POS[et], AMOUNT_POS[et]))
+                for et in set(types)}
+        agents = [pick[r[0]][0](r) for r in recs]
+        txs = [pick[r[0]][1](r) for r in recs]
+        amounts = [pick[r[0]][2](r) for r in recs]
+        fields = FIELDS
+        details = [dict(zip(fields[r[0]], r[2:])) for r in recs]
+        base = self._seq_base + start
+        tick_arr = np.fromiter(ticks, dtype=np.int64, count=n)
         frame = pd.DataFrame({
-            "tick": pd.array(ticks, dtype="Int64"),
-            "day": pd.array([t // tpd for t in ticks], dtype="Int64"),
-            "seq": pd.array(seqs, dtype="Int64"),
-            "event_type": pd.array(types, dtype="object"),
-            "agent_id": pd.array(agents, dtype="object"),
-            "tx_id": pd.array(txs, dtype="object"),
-            "amount": pd.array(amounts, dtype="Int64"),
-            "details": pd.array(details, dtype="object"),
+            "tick": _int64(tick_arr),
+            "day": _int64(tick_arr // tpd),
+            "seq": _int64(np.arange(base, base + n, dtype=np.int64)),
+            "event_type": pd.Series(types, dtype="object"),
+            "agent_id": pd.Series(agents, dtype="object"),
+            "tx_id": pd.Series(txs, dtype="object"),
+            "amount": _nullable_int64(amounts),
+            "details": pd.Series(details, dtype="object"),
         })
         return frame
 
@@ -427,6 +433,25 @@ class Simulation:
     def __repr__(self) -> str:
         return (f"<Simulation {self.scenario.name!r} tick {self.current_tick}/{self.total_ticks}"
                 f" seed={self.seed}>")
+
+
+def _int64(values: np.ndarray) -> pd.arrays.IntegerArray:
+    return pd.arrays.IntegerArray(values, np.zeros(len(values), dtype=bool))
+
+
+def _nullable_int64(values: list) -> pd.arrays.IntegerArray:
+    """Int64 column from a list of ints and Nones, without per-element pandas inference."""
+    mask = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+    data = np.fromiter((0 if v is None else v for v in values), dtype=np.int64, count=len(values))
+    return pd.arrays.IntegerArray(data, mask)
+
+
+def _none(rec):
+    return None
+
+
+def _getter(pos):
+    return _none if pos is None else itemgetter(pos)
 
 
 BUILTIN_TYPES = frozenset({"Fifo", "Deadline", "LiquidityAware", "LiquiditySplitting",

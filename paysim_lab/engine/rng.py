@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from itertools import accumulate
 
 _MASK = (1 << 64) - 1
 _MULT = 0x2545F4914F6CDD1D
@@ -156,22 +157,17 @@ class ReceiverTable:
     def __init__(self, candidates: list[str], weights: dict[str, float]):
         self.candidates = candidates
         self.weights = weights
-        ws = [weights.get(c, 1.0) for c in candidates]
+        get = weights.get
+        ws = [get(c, 1.0) for c in candidates]
         total = 0.0
         for w in ws:
             total += w
         self.total = total
-        exact = bool(weights) and total < 2.0**52 and all(
-            w >= 0 and w == int(w) for w in ws)
-        if exact:
-            acc = 0
-            prefix = []
-            for w in ws:
-                acc += int(w)
-                prefix.append(acc)
-            self.prefix = prefix
-        else:
-            self.prefix = None
+        self.prefix = None
+        if weights and total < 2.0**52:
+            ints = [int(w) for w in ws]
+            if ints == ws and min(ints) >= 0:   # every weight integer-valued (1.0 == 1)
+                self.prefix = list(accumulate(ints))
 
     def choose(self, g: Rng) -> str:
         if self.prefix is None:
