@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -17,7 +18,7 @@ import pandas as pd
 from .engine.build import build_engine
 from .engine.events import AMOUNT_POS, AGENT_POS, FIELDS, TX_POS
 from .engine.state import COST_KINDS, IN_QUEUE1, IN_QUEUE2, NOWHERE, OVERDUE, SETTLED
-from .errors import SimulationError, SimulationFinished
+from .errors import PolicyWarning, SimulationError, SimulationFinished
 from .records import TickRecord, agent_state, event_dicts, queue_rows
 
 HISTORY_COLUMNS = ("tick", "day", "agent_id", "balance", "credit_used", "posted_collateral",
@@ -61,8 +62,11 @@ class Simulation:
         self.seed = seed if seed is not None else sc.simulation.rng_seed
         cfg = sc.engine_config()
         profile = sc.profile
-        self._policies = {aid: compile_policy(doc, profile=profile, source=f"agent {aid}")
-                          for aid, doc in sc.agent_policies.items()}
+        with warnings.catch_warnings():
+            # the loader already validated these documents and reported their lints once
+            warnings.simplefilter("ignore", PolicyWarning)
+            self._policies = {aid: compile_policy(doc, profile=profile, source=f"agent {aid}")
+                              for aid, doc in sc.agent_policies.items()}
         self.engine = build_engine(cfg, self._policies, seed=self.seed,
                                    builtin_agents=_builtin_policy_agents(sc))
         self.world = self.engine.world
@@ -402,7 +406,10 @@ class Simulation:
         pol = policy if isinstance(policy, Policy) else load_policy(policy,
                                                                     profile=self.scenario.profile)
         doc = pol.document
-        compiled = compile_policy(doc, profile=self.scenario.profile, source=f"agent {agent_id}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PolicyWarning)  # load_policy reported them
+            compiled = compile_policy(doc, profile=self.scenario.profile,
+                                      source=f"agent {agent_id}")
         self._policies[agent_id] = compiled
         agent = self.world.agents[agent_id]
         agent.policy = compiled
