@@ -1,0 +1,27 @@
+"""Synthetic core-periphery RTGS days at 50 / 200 / 1,000 banks, LSM on, Fifo policies.
+
+Run: python benchmarks/bench_scale.py [--banks 50 200 1000] [--payments-per-bank 350]
+The 1,000-bank case is a TARGET2-sized business day (~350,000 payments). Events are kept
+in memory only for the current day (keep_events=False), as a long batch run would.
+"""
+import argparse
+
+import paysim_lab as psl
+from _measure import measure, print_table
+from paysim_lab.synthetic import synthetic_scenario
+
+ap = argparse.ArgumentParser(description=__doc__)
+ap.add_argument("--banks", type=int, nargs="+", default=[50, 200, 1000])
+ap.add_argument("--payments-per-bank", type=int, default=350)
+args = ap.parse_args()
+rows = []
+for banks in args.banks:
+    sc = psl.load_scenario(synthetic_scenario(banks=banks, payments_per_day=banks * args.payments_per_bank,
+                                              days=1, lsm=True, seed=1))
+    r = measure(f"synthetic {banks} banks", sc, frame=False, keep_events=False)
+    r["us_per_payment"] = 1e6 * r["loop_s"] / max(r["payments"], 1)
+    rows.append(r)
+print_table(rows)
+print()
+for r in rows:
+    print(f"{r['case']:24} {r['us_per_payment']:6.1f} us per payment (tick loop), build {r['build_s']:.1f} s")
