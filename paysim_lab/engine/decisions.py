@@ -24,7 +24,7 @@ class Decision:
     Fields used per action (all others stay None):
 
     - Release: ``priority_flag`` (int 0..10 or None), ``timed_for_tick`` (int or None)
-    - Split: ``num_splits`` (int, may be < 2: the engine raises)
+    - Split: ``num_splits`` (int >= 2; the compiler raises InvalidActionParameter otherwise)
     - StaggerSplit: ``num_splits``, ``first_now``, ``gap``, ``boost``
     - Hold: ``reason`` (the rendered PolicyHold reason text, e.g. ``Custom("x")``)
     - Drop, WithdrawFromRtgs, NoAction, HoldCollateral: nothing
@@ -37,9 +37,8 @@ class Decision:
       (int ticks or None)
     - WithdrawCollateral: ``amount`` (int > 0), ``reason``
 
-    ``path`` is the decision-path text of policy.md 12. ``error`` is set (to a
-    PolicyRuntimeError) instead of raising when the action itself is invalid at runtime in a
-    way the engine must report at the call site (e.g. num_splits < 2).
+    ``path`` is the decision-path text of policy.md 12. Decisions whose parameters are all
+    constants are built once by the compiler and shared: treat every Decision as read-only.
     """
 
     __slots__ = ("action", "path", "priority_flag", "timed_for_tick", "num_splits", "first_now",
