@@ -282,3 +282,51 @@ def test_deferred_crediting_blocks_same_tick_recycling():
     assert credit == [{"event_type": "DeferredCreditApplied", "tick": 0, "agent_id": "B",
                        "amount": 30_000, "source_transactions": ["tx_00000000"]}]
     assert eng.world.agents["B"].balance == 30_000
+
+
+def _queue2_policy(action_in_q2):
+    """Release from Queue 1; in the Queue 2 pass (is_in_queue2) act as told."""
+    def payment(env):
+        if env.tx.rtgs_priority is None:
+            return RELEASE
+        return action_in_q2(env)
+    return ScriptedPolicy(payment=payment, queue2=True)
+
+
+def test_queue2_pass_error_is_a_silent_hold():
+    def boom(env):
+        raise PolicyRuntimeError("DivisionByZero", "Division by zero in computation")
+    cfg = two_banks(a_bal=0, scenario_events=[pay("A", "B", 500, 0)])
+    cfg["lsm_config"] = {"enable_bilateral": False, "enable_cycles": False}
+    eng = engine_for(cfg, {"A": _queue2_policy(boom)})
+    events = run(eng, 3)
+    assert [e[0] for e in events if e[1] > 0] == []   # nothing happens, nothing aborts
+    assert len(eng.world.queue2) == 1
+
+
+def test_withdraw_from_rtgs_leaves_every_queue():
+    cfg = two_banks(a_bal=0, scenario_events=[pay("A", "B", 500, 0, deadline=2)])
+    cfg["lsm_config"] = {"enable_bilateral": False, "enable_cycles": False}
+    pol = _queue2_policy(lambda env: Decision("WithdrawFromRtgs", path="W"))
+    eng = engine_for(cfg, {"A": pol})
+    events = run(eng, 10)
+    assert of_type(events, "RtgsWithdrawal") == [{"event_type": "RtgsWithdrawal", "tick": 1,
+                                                  "tx_id": "tx_00000000", "sender": "A",
+                                                  "original_rtgs_priority": "Normal"}]
+    tx = eng.world.txs["tx_00000000"]
+    assert tx.location == 0 and tx.withdrawn and tx.status == "Pending"
+    assert of_type(events, "TransactionWentOverdue") == []       # never marked, never charged
+    assert eng.world.queue2_value == 0 and eng.world.agents["A"].queue2_count == 0
+
+
+def test_resubmit_from_queue2_goes_back_to_queue1_with_new_priority():
+    cfg = two_banks(a_bal=0, scenario_events=[pay("A", "B", 500, 0)])
+    cfg["lsm_config"] = {"enable_bilateral": False, "enable_cycles": False}
+    pol = _queue2_policy(lambda env: Decision("ResubmitToRtgs", path="R", rtgs_priority="Urgent"))
+    eng = engine_for(cfg, {"A": pol})
+    events = run(eng, 3)
+    t1 = [(e[0], e[2:]) for e in events if e[1] == 1]
+    assert t1[:2] == [("RtgsWithdrawal", ("tx_00000000", "A", "Normal")),
+                      ("RtgsResubmission", ("tx_00000000", "A", "None", "Urgent"))]
+    sub = [e for e in of_type(events, "RtgsSubmission") if e["tick"] == 2]
+    assert sub[0]["rtgs_priority"] == "Urgent"
