@@ -62,11 +62,14 @@ class Simulation:
         self.seed = seed if seed is not None else sc.simulation.rng_seed
         cfg = sc.engine_config()
         profile = sc.profile
+        # this run's effective policy per bank; set_policy changes this copy, never the
+        # Scenario, which other simulations may share
+        self.agent_policies: dict[str, dict] = dict(sc.agent_policies)
         with warnings.catch_warnings():
             # the loader already validated these documents and reported their lints once
             warnings.simplefilter("ignore", PolicyWarning)
             self._policies = {aid: compile_policy(doc, profile=profile, source=f"agent {aid}")
-                              for aid, doc in sc.agent_policies.items()}
+                              for aid, doc in self.agent_policies.items()}
         self.engine = build_engine(cfg, self._policies, seed=self.seed,
                                    builtin_agents=_builtin_policy_agents(sc))
         self.world = self.engine.world
@@ -415,7 +418,7 @@ class Simulation:
         agent.policy = compiled
         frac = compiled.initial_liquidity_fraction
         agent.sod_liquidity_fraction = 1.0 if frac is None else float(frac)
-        self.scenario.agent_policies[agent_id] = doc
+        self.agent_policies[agent_id] = doc
         if self._writer is not None:
             self._writer.policy_changed(self, agent_id, doc)
 

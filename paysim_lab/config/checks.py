@@ -1,0 +1,178 @@
+"""Checks that need the whole scenario (agent references, uniqueness) and load-time warnings.
+
+Errors: duplicate agent ids, counterparty weights or scenario events naming agents that do not
+exist, a lone agent that generates payments (it has nobody to pay). Warnings: unknown keys
+(with hints for SimCash's legacy keys and near-miss spellings), keys the ``simcash`` profile
+ignores, ``Uniform.min == 0``, band or limit keys that are not agents, and a few settings
+that are valid but almost certainly not what the author meant.
+"""
+from __future__ import annotations
+
+import difflib
+
+from pydantic import AliasChoices, BaseModel
+
+from . import models as m
+from .issues import Issues
+
+# (model class name, key) -> why the key does nothing.
+LEGACY_KEYS = {
+    ("SimulationConfig", "lsm_enabled"): "a legacy SimCash key with no effect (LSM is set in "
+                                         "lsm_config: enable_bilateral / enable_cycles)",
+    ("SimulationConfig", "lsm_frequency_ticks"): "a legacy SimCash key with no effect (the LSM "
+                                                 "runs every tick)",
+    ("AgentConfig", "overdraft_rate"): "a legacy SimCash key with no effect (costs are set in "
+                                       "cost_rates)",
+    ("AgentConfig", "delay_cost_per_tick"): "a legacy SimCash key with no effect (costs are set "
+                                            "in cost_rates)",
+    ("AgentConfig", "bilateral_limits"): "has no effect at the agent level; write it as "
+                                         "limits.bilateral_limits",
+    ("AgentConfig", "multilateral_limit"): "has no effect at the agent level; write it as "
+                                           "limits.multilateral_limit",
+    ("Scenario", "cost_model"): "a legacy SimCash key with no effect (costs are set in "
+                                "cost_rates)",
+    ("PriorityEscalation", "threshold_ticks"): "not a setting (start_escalating_at_ticks sets "
+                                               "when escalation starts)",
+}
+
+
+def _known_names(model_cls) -> list[str]:
+    names = []
+    for fname, info in model_cls.model_fields.items():
+        if isinstance(info.validation_alias, AliasChoices):
+            names += [c for c in info.validation_alias.choices if isinstance(c, str)]
+        names.append(info.alias or fname)
+    return names
+
+
+def _raw_key(fname: str, info, raw: dict) -> str | None:
+    options = []
+    if isinstance(info.validation_alias, AliasChoices):
+        options += [c for c in info.validation_alias.choices if isinstance(c, str)]
+    if info.alias:
+        options.append(info.alias)
+    options.append(fname)
+    for key in options:
+        if key in raw:
+            return key
+    return None
+
+
+def warn_unknown_keys(model: BaseModel, raw, segs: list, issues: Issues) -> None:
+    """One warning per key the models do not know, with its path and a hint."""
+    if not isinstance(raw, dict):
+        return
+    cls = type(model)
+    extras = model.__pydantic_extra__ or {}
+    fields = {}
+    for fname, info in cls.model_fields.items():
+        key = _raw_key(fname, info, raw)
+        if key is not None:
+            fields[key] = fname
+    for key in raw:  # file order, so warnings read top to bottom
+        if key in extras:
+            reason = LEGACY_KEYS.get((cls.__name__, key))
+            if reason is None:
+                reason = "unknown key, ignored"
+                close = difflib.get_close_matches(str(key), _known_names(cls), n=1,
+                                                  cutoff=0.75)
+                if close:
+                    reason += f" (did you mean {close[0]}?)"
+            else:
+                reason = f"ignored: {reason}"
+            issues.warn(segs + [key], reason)
+            continue
+        if key not in fields:
+            continue
+        value = getattr(model, fields[key])
+        sub = raw[key]
+        if isinstance(value, BaseModel):
+            warn_unknown_keys(value, sub, segs + [key], issues)
+        elif isinstance(value, (list, tuple)) and isinstance(sub, list):
+            for i, (item, raw_item) in enumerate(zip(value, sub)):
+                if isinstance(item, BaseModel):
+                    warn_unknown_keys(item, raw_item, segs + [key, i], issues)
+
+
+def warn_simcash_ignored(scenario: m.Scenario, issues: Issues) -> None:
+    """In the simcash profile, one warning listing every written key that has no effect."""
+    if scenario.profile != "simcash":
+        return
+    present = [k for k in m.SIMCASH_IGNORED_TOP_LEVEL if k in scenario.model_fields_set]
+    for i, agent in enumerate(scenario.agents):
+        present += [f"agents[{i}].{k}" for k in m.SIMCASH_IGNORED_AGENT
+                    if k in agent.model_fields_set]
+    if present:
+        issues.warn("", "compat simcash: these keys have no effect in the simcash profile "
+                        "(the engine defaults apply, as when SimCash runs this file): "
+                        + ", ".join(present))
+
+
+def _amount_warnings(dist, segs: list, issues: Issues) -> None:
+    if isinstance(dist, m.UniformAmount) and dist.min == 0:
+        issues.warn(segs + ["min"], "Uniform min 0 can draw a payment of 0 cents, which stops "
+                                    "the run with an error (as in SimCash); use min >= 1")
+    if isinstance(dist, m.LogNormalAmount) and 0 < dist.mean < 100:
+        issues.warn(segs + ["mean"], f"LogNormal mean and std_dev are the mean and standard "
+                    f"deviation of the amount in cents (as in SimCash's engine), so mean "
+                    f"{dist.mean} gives payments of about {round(dist.mean)} cents")
+
+
+def check_scenario(scenario: m.Scenario, issues: Issues) -> None:
+    """Whole-scenario errors and warnings, appended to ``issues``."""
+    agents = scenario.agents
+    first_at: dict[str, int] = {}
+    for i, agent in enumerate(agents):
+        if agent.id in first_at:
+            issues.error(["agents", i, "id"], f"duplicate agent id {agent.id!r} (first used "
+                                              f"at agents[{first_at[agent.id]}])")
+        else:
+            first_at[agent.id] = i
+    ids = list(first_at)
+    id_set = set(ids)
+    listing = ", ".join(ids)
+
+    for i, agent in enumerate(agents):
+        at = ["agents", i]
+        arr = agent.arrival_config
+        if arr is not None:
+            for key in arr.counterparty_weights:
+                if key not in id_set:
+                    issues.error(at + ["arrival_config", "counterparty_weights", key],
+                                 f"unknown agent {key!r}; agents are: {listing}")
+                elif key == agent.id:
+                    issues.warn(at + ["arrival_config", "counterparty_weights", key],
+                                "a weight for the sender itself is ignored")
+            _amount_warnings(arr.amount_distribution, at + ["arrival_config",
+                                                             "amount_distribution"], issues)
+        if agent.arrival_bands is not None:
+            for band_name, band in agent.arrival_bands.configured():
+                band_at = at + ["arrival_bands", band_name]
+                for key in band.counterparty_weights:
+                    if key not in id_set:
+                        issues.warn(band_at + ["counterparty_weights", key],
+                                    f"not an agent, ignored (agents are: {listing})")
+                _amount_warnings(band.amount_distribution, band_at + ["amount_distribution"],
+                                 issues)
+        if (arr is not None or agent.arrival_bands is not None) and len(agents) < 2:
+            which = "arrival_config" if arr is not None else "arrival_bands"
+            issues.error(at + [which], "the only agent cannot generate payments: there is no "
+                                       "other agent to pay")
+        if agent.limits is not None and agent.limits.bilateral_limits:
+            for key in agent.limits.bilateral_limits:
+                if key not in id_set:
+                    issues.warn(at + ["limits", "bilateral_limits", key],
+                                f"not an agent, ignored (agents are: {listing})")
+
+    total = scenario.total_ticks
+    for k, event in enumerate(scenario.scenario_events or ()):
+        for field in m.EVENT_AGENT_FIELDS:
+            value = getattr(event, field, None)
+            if value is not None and value not in id_set:
+                issues.error(["scenario_events", k, field],
+                             f"unknown agent {value!r}; agents are: {listing}")
+        sched = event.schedule
+        first = sched.tick if isinstance(sched, m.OneTime) else sched.start_tick
+        if first >= total:
+            issues.warn(["scenario_events", k, "schedule"],
+                        f"never fires: the run has {total} ticks (0..{total - 1})")

@@ -1,0 +1,260 @@
+"""Reading scenario sources safely: YAML or JSON files, or dicts.
+
+YAML is parsed with the safe loader only (no Python objects). Because YAML aliases let a small
+file describe an enormous (or self-containing) structure, every document is measured after
+parsing: the number of values it would have with every alias expanded, its nesting depth, and
+whether it contains itself. Oversized or recursive documents are refused before any other code
+walks them. Syntax errors report the line and column.
+
+>>> doc = read_text("a: 1\\nb: [1, 2]\\n", "inline.yaml")
+>>> doc.data, doc.line_of(["b", 1])
+({'a': 1, 'b': [1, 2]}, 2)
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_VALUES = 2_000_000
+MAX_DEPTH = 300
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class SourceError(Exception):
+    """A source that cannot be read or parsed; ``line``/``column`` are 1-based when known."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+@dataclass
+class Document:
+    """A parsed source: its data, where it came from, and how to find lines in it."""
+
+    data: Any
+    source: str
+    base_dir: Path | None = None
+    node: Any = None                       # YAML node graph, for line lookup
+    duplicate_keys: list = field(default_factory=list)   # (segments, key, line)
+
+    def line_of(self, segments) -> int | None:
+        """1-based line of the value (or key) at ``segments``; nearest existing parent else."""
+        return _line_of(self.node, segments) if self.node is not None else None
+
+
+def read_source(source, base_dir=None) -> Document:
+    """Read a scenario from a path (str or PathLike) or a dict. Raises SourceError."""
+    if isinstance(source, dict):
+        doc = Document(source, "<dict>", Path(base_dir) if base_dir is not None else None)
+        check_shape(doc.data)
+        return doc
+    if isinstance(source, str) and "\n" in source:
+        raise SourceError("looks like scenario text, not a file path; pass a path to a "
+                          ".yaml/.json file or a dict (e.g. yaml.safe_load(text))")
+    if not isinstance(source, (str, os.PathLike)):
+        raise SourceError(f"expected a file path or a dict, got {type(source).__name__}")
+    name = os.fspath(source)
+    path = Path(name)
+    text = read_text_file(path)
+    if path.suffix.lower() == ".json":
+        doc = read_json_text(text, name)
+    else:
+        doc = read_text(text, name)
+    doc.base_dir = Path(os.path.abspath(path)).parent
+    return doc
+
+
+def read_text_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """UTF-8 text of ``path``, refusing missing files, folders and oversized files."""
+    try:
+        if not path.exists():
+            raise SourceError("file not found")
+        if path.is_dir():
+            raise SourceError("is a folder, not a file")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise SourceError(f"file is too large ({size} bytes; the limit is {max_bytes})")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"is not UTF-8 text (byte {exc.start})") from None
+
+
+def read_text(text: str, name: str) -> Document:
+    """Parse YAML text (JSON is valid YAML too). Raises SourceError."""
+    loader = _Loader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+            # Before construction: constructing flattens merge keys into the nodes.
+            dups = _duplicate_keys(node) if node is not None else []
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.problem:
+            problem = f"{exc.problem} ({exc.context})"
+        line = mark.line + 1 if mark is not None else None
+        col = mark.column + 1 if mark is not None else None
+        where = f"line {line}, column {col}: " if line is not None else ""
+        raise SourceError(f"{where}YAML syntax error: {problem}", line, col) from None
+    except yaml.YAMLError as exc:
+        raise SourceError(f"YAML error: {exc}") from None
+    except RecursionError:
+        raise SourceError(f"nested too deeply (more than {MAX_DEPTH} levels)") from None
+    check_shape(data)
+    doc = Document(data, name, node=node)
+    doc.duplicate_keys = dups
+    return doc
+
+
+def read_json_text(text: str, name: str) -> Document:
+    """Parse JSON text. Raises SourceError with the line and column of a syntax error."""
+    dups: list = []
+
+    def pairs(items):
+        out = {}
+        for k, v in items:
+            if k in out:
+                dups.append(([], k, None))
+            out[k] = v
+        return out
+
+    try:
+        data = json.loads(text, object_pairs_hook=pairs)
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"line {exc.lineno}, column {exc.colno}: JSON syntax error: "
+                          f"{exc.msg}", exc.lineno, exc.colno) from None
+    except RecursionError:
+        raise SourceError(f"nested too deeply (more than {MAX_DEPTH} levels)") from None
+    check_shape(data)
+    doc = Document(data, name)
+    doc.duplicate_keys = dups
+    return doc
+
+
+def load_json_file(path: Path, max_bytes: int = 16 * 1024 * 1024) -> Any:
+    """Data of a JSON file (policy documents). Raises SourceError."""
+    return read_json_text(read_text_file(path, max_bytes), os.fspath(path)).data
+
+
+def check_shape(data, max_values: int = MAX_VALUES, max_depth: int = MAX_DEPTH) -> None:
+    """Refuse structures that contain themselves, are too deep, or explode when expanded.
+
+    Shared sub-structures (YAML aliases, or the same dict used twice) are counted once per
+    use, which is what any later walk over the data will cost.
+    """
+    count = 0
+    on_path: set[int] = set()
+    stack: list = [(data, 0, False)]
+    while stack:
+        obj, depth, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(obj))
+            continue
+        count += 1
+        if count > max_values:
+            raise SourceError(f"document is too large once aliases are expanded (more than "
+                              f"{max_values} values); refusing to load it")
+        if isinstance(obj, (dict, list, tuple)):
+            if id(obj) in on_path:
+                raise SourceError("document contains itself (a recursive alias or a "
+                                  "self-referencing dict)")
+            if depth >= max_depth:
+                raise SourceError(f"nested too deeply (more than {max_depth} levels)")
+            on_path.add(id(obj))
+            stack.append((obj, depth, True))
+            children = obj.values() if isinstance(obj, dict) else obj
+            for child in children:
+                if isinstance(child, (dict, list, tuple)):
+                    stack.append((child, depth + 1, False))
+                else:
+                    count += 1
+            if count > max_values:
+                raise SourceError(f"document is too large once aliases are expanded (more "
+                                  f"than {max_values} values); refusing to load it")
+
+
+# ---- YAML node helpers -------------------------------------------------------------------
+
+def _mapping_items(node):
+    """(key node, value node) pairs of a mapping, following merge keys (``<<: *base``)."""
+    items = []
+    merged = []
+    for k, v in node.value:
+        if k.tag == _MERGE_TAG:
+            merged.append(v)
+        else:
+            items.append((k, v))
+    for m in merged:
+        sources = m.value if isinstance(m, yaml.SequenceNode) else [m]
+        for src in sources:
+            if isinstance(src, yaml.MappingNode):
+                items.extend(_mapping_items(src))
+    return items
+
+
+def _line_of(node, segments) -> int | None:
+    line = node.start_mark.line + 1
+    for seg in segments:
+        if isinstance(node, yaml.MappingNode):
+            # The last match wins, as when the mapping was constructed (merged keys come first).
+            match = None
+            for k, v in _mapping_items(node):
+                if isinstance(k, yaml.ScalarNode) and k.value == str(seg):
+                    match = (k, v)
+            if match is None:
+                return line
+            line = match[0].start_mark.line + 1
+            node = match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(seg, int):
+            if not -len(node.value) <= seg < len(node.value):
+                return line
+            node = node.value[seg]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _duplicate_keys(root) -> list:
+    """(segments, key, line) for every key written twice in one mapping."""
+    found = []
+    seen: set[int] = set()
+    stack = [(root, [])]
+    while stack:
+        node, segs = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[str] = set()
+            for k, v in node.value:
+                if k.tag == _MERGE_TAG:
+                    continue
+                if isinstance(k, yaml.ScalarNode):
+                    if k.value in keys:
+                        found.append((segs, k.value, k.start_mark.line + 1))
+                    keys.add(k.value)
+                    stack.append((v, segs + [k.value]))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                stack.append((v, segs + [i]))
+    found.sort(key=lambda f: f[2] or 0)
+    return found

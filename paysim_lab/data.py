@@ -1,0 +1,102 @@
+"""The scenarios and policies bundled with paysim_lab (the repository's ``data/`` folder).
+
+Names are file names without extension; policies in sub-folders are named with their folder
+(``test_policies/test_always_hold``) and can also be asked for by their bare name when that is
+unambiguous.
+
+>>> import paysim_lab as psl
+>>> psl.data.policy_path("fifo").name
+'fifo.json'
+>>> "fifo" in psl.data.list_policies()
+True
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+# The package is installed in editable mode, so data/ sits next to the package folder.
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+
+SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
+POLICY_SUFFIXES = (".json",)
+
+
+def data_dir() -> Path:
+    """The bundled data folder (``<repo>/data``)."""
+    return DATA_DIR
+
+
+def scenarios_dir() -> Path:
+    return DATA_DIR / "scenarios"
+
+
+def policies_dir() -> Path:
+    return DATA_DIR / "policies"
+
+
+def _catalog(folder: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
+    """name -> path for every bundled file in ``folder`` (recursively), sorted by name."""
+    if not folder.is_dir():
+        return {}
+    found: dict[str, Path] = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.suffix.lower() in suffixes:
+            rel = path.relative_to(folder).with_suffix("")
+            found.setdefault(rel.as_posix(), path)
+    return dict(sorted(found.items()))
+
+
+def list_scenarios() -> list[str]:
+    """Sorted names of the bundled scenarios.
+
+    >>> "two_bank_teaching" in list_scenarios()
+    True
+    """
+    return list(_catalog(scenarios_dir(), SCENARIO_SUFFIXES))
+
+
+def list_policies() -> list[str]:
+    """Sorted names of the bundled policy files (sub-folder files as ``folder/name``)."""
+    return list(_catalog(policies_dir(), POLICY_SUFFIXES))
+
+
+def _lookup(kind: str, name, catalog: dict[str, Path], suffixes: tuple[str, ...]) -> Path:
+    key = str(name).replace("\\", "/")
+    for suffix in suffixes:
+        if key.lower().endswith(suffix):
+            key = key[: -len(suffix)]
+            break
+    if key in catalog:
+        return catalog[key]
+    by_stem = [n for n in catalog if n.rsplit("/", 1)[-1] == key]
+    if len(by_stem) == 1:
+        return catalog[by_stem[0]]
+    available = ", ".join(catalog) if catalog else "(none)"
+    if len(by_stem) > 1:
+        raise FileNotFoundError(f"bundled {kind} name {name!r} is ambiguous: "
+                                f"{', '.join(by_stem)}")
+    raise FileNotFoundError(f"no bundled {kind} named {name!r}; available: {available}")
+
+
+def scenario_path(name) -> Path:
+    """Path of a bundled scenario, by name with or without extension.
+
+    Raises FileNotFoundError listing the available names when there is no such scenario.
+
+    >>> scenario_path("advanced_policy_crisis").name
+    'advanced_policy_crisis.yaml'
+    """
+    return _lookup("scenario", name, _catalog(scenarios_dir(), SCENARIO_SUFFIXES),
+                   SCENARIO_SUFFIXES)
+
+
+def policy_path(name) -> Path:
+    """Path of a bundled policy file, by name with or without ``.json``.
+
+    >>> policy_path("deadline.json").name
+    'deadline.json'
+    """
+    return _lookup("policy", name, _catalog(policies_dir(), POLICY_SUFFIXES), POLICY_SUFFIXES)
+
+
+# synthetic_scenario(...) (generated scenarios of any size) lives here too; added separately.
