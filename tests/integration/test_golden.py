@@ -4,6 +4,7 @@ Each golden file holds what the reference engine emitted for one example scenari
 ``compat="simcash"``. Every field of every golden event must match ours (paysim_lab may add
 fields). Skipped when the reference material is not next to the repo.
 """
+import functools
 import json
 
 import pytest
@@ -21,6 +22,18 @@ def load_golden(shared, name):
         return [json.loads(line) for line in fh]
 
 
+@functools.lru_cache(maxsize=None)
+def run_reference_scenario(path: str) -> psl.Simulation:
+    """One full run per reference scenario, shared by the tests below."""
+    sim = psl.Simulation(psl.load_scenario(path, compat="simcash"))
+    sim.run()
+    return sim
+
+
+def reference_run(shared, name):
+    return run_reference_scenario(str(shared / "simcash" / "examples" / "configs" / f"{name}.yaml"))
+
+
 def first_difference(ours, golden):
     for i, (a, g) in enumerate(zip(ours, golden)):
         diff = {k: (a.get(k), v) for k, v in g.items() if a.get(k) != v}
@@ -34,10 +47,7 @@ def first_difference(ours, golden):
 @pytest.mark.golden
 @pytest.mark.parametrize("name", GOLDEN)
 def test_event_stream_matches_reference(shared_dir, name):
-    scenario = psl.load_scenario(shared_dir / "simcash" / "examples" / "configs" / f"{name}.yaml",
-                                 compat="simcash")
-    sim = psl.Simulation(scenario)
-    sim.run()
+    sim = reference_run(shared_dir, name)
     # paysim-only event types (engine.md 6.4.3) are not in the reference stream
     ours = [{"event_type": rec[0], "tick": rec[1], **dict(zip(FIELDS[rec[0]], rec[2:]))}
             for _, rec in sim.event_records() if rec[0] not in EXTENSION_TYPES]
@@ -49,10 +59,7 @@ def test_event_stream_matches_reference(shared_dir, name):
 @pytest.mark.parametrize("name", GOLDEN)
 def test_final_state_matches_reference_summary(shared_dir, name):
     summary = json.loads((shared_dir / "simcash" / "golden" / f"{name}.summary.json").read_text())
-    scenario = psl.load_scenario(shared_dir / "simcash" / "examples" / "configs" / f"{name}.yaml",
-                                 compat="simcash")
-    sim = psl.Simulation(scenario)
-    sim.run()
+    sim = reference_run(shared_dir, name)
     ours = [r for _, r in sim.event_records() if r[0] not in EXTENSION_TYPES]
     assert len(ours) == summary["run"]["events"]
     totals = summary["totals"]
@@ -66,10 +73,7 @@ def test_final_state_matches_reference_summary(shared_dir, name):
 @pytest.mark.parametrize("name", GOLDEN)
 def test_final_agents_and_costs_match_reference(shared_dir, name):
     summary = json.loads((shared_dir / "simcash" / "golden" / f"{name}.summary.json").read_text())
-    scenario = psl.load_scenario(shared_dir / "simcash" / "examples" / "configs" / f"{name}.yaml",
-                                 compat="simcash")
-    sim = psl.Simulation(scenario)
-    sim.run()
+    sim = reference_run(shared_dir, name)
     agents = sim.agents().set_index("agent_id")
     costs = sim.costs().set_index("agent_id")
     for aid, ref in summary["agents"].items():
