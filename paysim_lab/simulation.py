@@ -120,6 +120,11 @@ class Simulation:
         return self.world.ticks_per_day
 
     @property
+    def wall_seconds(self) -> float:
+        """Wall-clock seconds spent running ticks so far (metadata only, never a result)."""
+        return self._wall
+
+    @property
     def done(self) -> bool:
         return self.world.tick >= self.world.total_ticks
 

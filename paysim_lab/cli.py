@@ -1,0 +1,431 @@
+"""The ``paysim`` command: run, replay, runs, validate, db (docs/cli.md).
+
+Exit codes: 0 success; 1 invalid input or a failure during the run (``error: <message>`` on
+stderr, no traceback; a persisted run is stored as failed); 2 usage error.
+
+Everything on stdout is a pure function of the run (the JSON summary, or the verbose log);
+timings, progress bars and notes go to stderr, so ``paysim replay --verbose`` can reproduce
+``paysim run --verbose`` byte for byte.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+from contextlib import ExitStack
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import (PolicyError, PolicyWarning, ScenarioError, ScenarioWarning, SimulationError,
+                     StoreError)
+
+USER_ERRORS = (ScenarioError, PolicyError, SimulationError, StoreError, OSError, ValueError)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _fail(exc_or_msg) -> None:
+    msg = exc_or_msg if isinstance(exc_or_msg, str) else _one_line(exc_or_msg)
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(1)
+
+
+def _quiet_broken_pipe() -> None:
+    """stdout was closed early (``paysim run ... | head``): stop without a traceback."""
+    import os
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # pragma: no cover - not a real file
+        pass
+    sys.exit(1)
+
+
+def _stdout():
+    """stdout, switched to UTF-8 when possible (the log uses emoji and box-drawing rules)."""
+    out = sys.stdout
+    enc = (getattr(out, "encoding", None) or "").lower().replace("-", "")
+    if enc != "utf8" and hasattr(out, "reconfigure"):
+        try:
+            out.reconfigure(encoding="utf-8")
+        except (ValueError, OSError):  # pragma: no cover - exotic streams
+            pass
+    return out
+
+
+def _note(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+def _show_warnings(caught) -> None:
+    """Scenario and policy lints as ``warning: ...`` lines on stderr (each message once)."""
+    seen = set()
+    for w in caught:
+        msg = str(w.message)
+        if msg not in seen:
+            seen.add(msg)
+            _note(f"warning: {msg}")
+
+
+# ---------------------------------------------------------------------------- shared options
+def _filter_options(fn):
+    fn = click.option("--filter-tick-range", metavar="A-B",
+                      help="Show only ticks A..B (inclusive; also A- and -B).")(fn)
+    fn = click.option("--filter-tx", metavar="ID",
+                      help="Show only events of this transaction id.")(fn)
+    fn = click.option("--filter-agent", metavar="AGENT",
+                      help="Show only events and state concerning this bank.")(fn)
+    fn = click.option("--filter-event-type", metavar="T1,T2",
+                      help="Show only these event types (comma-separated catalog names).")(fn)
+    return fn
+
+
+def _build_filters(verbose: bool, event_type, agent, tx, tick_range):
+    from .engine.events import FIELDS
+    from .report import Filters
+    given = [n for n, v in (("--filter-event-type", event_type), ("--filter-agent", agent),
+                            ("--filter-tx", tx), ("--filter-tick-range", tick_range)) if v]
+    if given and not verbose:
+        raise click.UsageError(f"{', '.join(given)} only filter the --verbose log; "
+                               f"add --verbose")
+    if event_type:
+        names = [p.strip() for p in event_type.split(",") if p.strip()]
+        unknown = [n for n in names if n not in FIELDS]
+        if unknown or not names:
+            raise click.BadParameter(f"unknown event type(s) {', '.join(unknown) or '(none)'}; "
+                                     f"known: {', '.join(sorted(FIELDS))}",
+                                     param_hint="--filter-event-type")
+    try:
+        return Filters.parse(event_type, agent, tx, tick_range)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--filter-tick-range") from None
+
+
+def _resolve_scenario(path: str) -> str:
+    p = Path(path)
+    if p.exists():
+        return path
+    from . import data
+    try:
+        return str(data.scenario_path(path))
+    except FileNotFoundError:
+        return path   # let the loader report the missing file
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="paysim")
+def main() -> None:
+    """paysim_lab: simulate RTGS payment systems, persist, replay and validate."""
+
+
+# ---------------------------------------------------------------------------- run
+@main.command()
+@click.argument("scenario", metavar="SCENARIO")
+@click.option("--ticks", type=click.IntRange(min=1), metavar="N",
+              help="Run only the first N ticks (the day structure is kept).")
+@click.option("--seed", type=click.IntRange(min=0, max=2**64 - 1), metavar="S",
+              help="Override simulation.rng_seed.")
+@click.option("--compat", type=click.Choice(["extended", "simcash"]),
+              help="Compatibility profile (default: the file's, else extended).")
+@click.option("--verbose", is_flag=True, help="Print the per-tick log on stdout.")
+@click.option("--persist", "persist", metavar="DB", help="Store the run in this DuckDB file.")
+@click.option("--run-id", metavar="ID", help="Run id in the store (default: sim-<8 hex>).")
+@click.option("--events-out", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="Write every event as one JSON object per line.")
+@click.option("--summary-out", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="Write the JSON summary to FILE.")
+@click.option("--quiet", is_flag=True, help="Print nothing on stdout (nor notes on stderr).")
+@_filter_options
+@click.option("--flush-every", type=click.IntRange(min=1), metavar="N",
+              help="With --persist, also flush to the store every N ticks.")
+@click.option("--progress", is_flag=True, help="Progress bar on stderr.")
+def run(scenario, ticks, seed, compat, verbose, persist, run_id, events_out, summary_out,
+        quiet, filter_event_type, filter_agent, filter_tx, filter_tick_range, flush_every,
+        progress):
+    """Run SCENARIO (a scenario file, or the name of a bundled scenario)."""
+    filters = _build_filters(verbose, filter_event_type, filter_agent, filter_tx,
+                             filter_tick_range)
+    if (run_id or flush_every) and not persist:
+        raise click.UsageError("--run-id and --flush-every need --persist DB")
+    if verbose and quiet:
+        raise click.UsageError("--verbose and --quiet exclude each other")
+    from .config import load_scenario
+    from .records import TickRecord
+    from .report import RunInfo, VerboseLog
+    from .simulation import Simulation
+    from .store import Store
+    from .store.reader import jsonl_line
+
+    with ExitStack() as stack:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                sc = load_scenario(_resolve_scenario(scenario), compat=compat)
+                store = stack.enter_context(Store(persist)) if persist else None
+                sim = Simulation(sc, seed=seed, store=store, run_id=run_id,
+                                 flush_every=flush_every)
+            if not quiet:
+                _show_warnings(caught)
+            out = _stdout()
+            if verbose:
+                log = VerboseLog(RunInfo.from_sim(sim), filters)
+
+                def show(rec: TickRecord) -> None:
+                    text = log.text(rec)
+                    if text:
+                        out.write(text)
+                sim.add_listener(show)
+            if events_out:
+                fh = stack.enter_context(open(events_out, "w", encoding="utf-8", newline="\n"))
+
+                def dump(rec: TickRecord) -> None:
+                    fh.write("".join(jsonl_line(ev) + "\n" for ev in rec.events))
+                sim.add_listener(dump)
+            n = sim.total_ticks if ticks is None else min(ticks, sim.total_ticks)
+            started = time.perf_counter()
+            sim.run(ticks=n, progress=progress)
+            wall = time.perf_counter() - started
+            if store is not None and not sim.done:
+                store.finish_run(sim)
+            summary = sim.summary()
+            text = json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            if summary_out:
+                Path(summary_out).write_text(text, encoding="utf-8")
+            if not verbose and not quiet:
+                out.write(text)
+            out.flush()
+            if not quiet:
+                rate = f" ({n / wall:,.0f} ticks/s)" if wall > 0 else ""
+                where = f"; stored as {sim.run_id} in {persist}" if store is not None else ""
+                _note(f"paysim: {sc.name}: {n} ticks in {wall:.2f}s{rate}{where}")
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+        except USER_ERRORS as exc:
+            sys.stdout.flush()
+            _fail(exc)
+        except KeyboardInterrupt:
+            _fail("interrupted" + (f"; run {sim.run_id} stored as failed in {persist}"
+                                   if persist and "sim" in locals() else ""))
+
+
+# ---------------------------------------------------------------------------- replay
+@main.command()
+@click.argument("db", type=click.Path(exists=True, dir_okay=False))
+@click.option("--run-id", metavar="ID", help="Run to replay (default: the latest).")
+@click.option("--verbose", is_flag=True, help="Print the per-tick log (as the live run did).")
+@click.option("--from-tick", type=int, metavar="A", help="First tick (inclusive).")
+@click.option("--to-tick", type=int, metavar="B", help="Last tick (inclusive).")
+@_filter_options
+@click.option("--events-out", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="Write the stored events of the tick range as JSON lines.")
+@click.option("--verify", is_flag=True,
+              help="Re-run the stored config and seed and compare the event streams.")
+def replay(db, run_id, verbose, from_tick, to_tick, filter_event_type, filter_agent, filter_tx,
+           filter_tick_range, events_out, verify):
+    """Replay a stored run from DB without re-running the engine."""
+    filters = _build_filters(verbose, filter_event_type, filter_agent, filter_tx,
+                             filter_tick_range)
+    from .store import Store
+    from .store.reader import check_tick_range, event_dicts_for, jsonl_line
+    try:
+        with Store(db) as store:
+            con = store.connection
+            if run_id is None:
+                run_id = store.latest_run_id()
+                row = store.run(run_id)
+                _note(f"paysim: replaying {run_id} ({row['scenario_name']}, "
+                      f"{row['ticks_run']} ticks, {row['status']})")
+            else:
+                store.run(run_id)
+            try:
+                lo, hi = check_tick_range(con, run_id, from_tick, to_tick)
+            except ValueError as exc:
+                raise click.UsageError(str(exc)) from None
+            out = _stdout()
+            try:
+                for text in store.iter_replay(run_id, verbose=verbose, from_tick=lo,
+                                              to_tick=hi, filters=filters):
+                    out.write(text)
+                out.flush()
+            except BrokenPipeError:
+                _quiet_broken_pipe()
+            if events_out:
+                with open(events_out, "w", encoding="utf-8", newline="\n") as fh:
+                    for ev in event_dicts_for(con, run_id, lo, hi):
+                        fh.write(jsonl_line(ev) + "\n")
+            if verify:
+                res = store.verify(run_id)
+                if not res.ok:
+                    _fail(f"run {run_id} does not replay deterministically: {res.mismatch}")
+                _note(f"paysim: verified {run_id}: {res.events} events over {res.ticks} ticks "
+                      f"match a fresh run")
+    except USER_ERRORS as exc:
+        _fail(exc)
+
+
+# ---------------------------------------------------------------------------- runs
+@main.command()
+@click.argument("db", type=click.Path(exists=True, dir_okay=False))
+def runs(db):
+    """List the runs stored in DB."""
+    from .store import Store
+    try:
+        with Store(db) as store:
+            frame = store.runs()
+    except USER_ERRORS as exc:
+        _fail(exc)
+    rows = [("run_id", "scenario", "seed", "ticks", "status", "started_at", "error")]
+    for r in frame.itertuples(index=False):
+        started = r.started_at.strftime("%Y-%m-%d %H:%M:%S") if r.started_at is not None \
+            and str(r.started_at) != "NaT" else ""
+        rows.append((r.run_id, r.scenario_name or "", str(r.seed),
+                     f"{r.ticks_run}/{r.total_ticks}", r.status, started,
+                     "" if r.error is None else str(r.error)))
+    click.echo(_table(rows), nl=False)
+
+
+def _table(rows: list[tuple]) -> str:
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for r in rows:
+        cells = [str(c).ljust(w) for c, w in zip(r, widths)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------- validate
+def _kind_of(path: Path) -> str:
+    """``scenario`` or ``policy``, decided by content: a mapping with ``agents`` is a scenario."""
+    import yaml
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return "policy" if path.suffix.lower() == ".json" else "scenario"
+    if isinstance(doc, dict) and "agents" in doc:
+        return "scenario"
+    if path.suffix.lower() in (".yaml", ".yml") and not isinstance(doc, dict):
+        return "scenario"
+    return "policy"
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--compat", type=click.Choice(["extended", "simcash"]),
+              help="Profile to validate with (default: the file's, else extended).")
+def validate(files, compat):
+    """Validate scenario and policy FILES; print errors and lint warnings."""
+    from .config import load_scenario
+    from .policy import load_policy
+    bad = 0
+    for name in files:
+        path = Path(name)
+        if not path.is_file():
+            click.echo(f"INVALID {name}")
+            click.echo(f"  error: file not found")
+            bad += 1
+            continue
+        kind = _kind_of(path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                if kind == "scenario":
+                    load_scenario(path, compat=compat)
+                else:
+                    load_policy(path, profile=compat or "extended")
+                error = None
+            except (ScenarioError, PolicyError, OSError, ValueError) as exc:
+                error = exc
+        lints = [str(w.message) for w in caught
+                 if issubclass(w.category, (PolicyWarning, ScenarioWarning))]
+        if error is None:
+            click.echo(f"OK {name} ({kind})")
+        else:
+            bad += 1
+            click.echo(f"INVALID {name} ({kind})")
+            for line in str(error).strip().splitlines():
+                if line.strip():
+                    click.echo(f"  error: {line.strip()}")
+        seen = set()
+        for msg in lints:
+            if msg not in seen:
+                seen.add(msg)
+                click.echo(f"  warning: {msg}")
+    sys.exit(1 if bad else 0)
+
+
+# ---------------------------------------------------------------------------- db
+@main.group()
+def db():
+    """Inspect and maintain a store."""
+
+
+@db.command("info")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def db_info(path):
+    """Schema version, tables and row counts per run."""
+    from .store import Store
+    try:
+        with Store(path) as store:
+            info = store.info()
+    except USER_ERRORS as exc:
+        _fail(exc)
+    click.echo(f"store: {info['path']}")
+    click.echo(f"schema version: {info['schema_version']}")
+    click.echo("tables:")
+    for t, n in info["tables"].items():
+        click.echo(f"  {t}: {n}")
+    click.echo(f"runs: {len(info['runs'])}")
+    for rid, counts in info["runs"].items():
+        parts = ", ".join(f"{t} {n}" for t, n in counts.items())
+        click.echo(f"  {rid}: {parts}")
+
+
+@db.command("check")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def db_check(path):
+    """Check the schema and each run's stored ticks; exit 1 on problems."""
+    from .store import Store
+    try:
+        with Store(path) as store:
+            problems = store.check()
+            migrated = store.migrate()
+    except USER_ERRORS as exc:
+        _fail(exc)
+    if migrated:
+        _note(f"paysim: migrated {path} (versions {', '.join(map(str, migrated))})")
+    if problems:
+        for p in problems:
+            click.echo(f"problem: {p}")
+        sys.exit(1)
+    click.echo(f"OK {path}")
+
+
+@db.command("migrate")
+@click.argument("path", type=click.Path(dir_okay=False))
+def db_migrate(path):
+    """Create or migrate the store's schema to the current version."""
+    from .store import Store
+    from .store.schema import SCHEMA_VERSION
+    try:
+        with Store(path) as store:
+            applied = store.migrate()
+            created = store.created
+    except USER_ERRORS as exc:
+        _fail(exc)
+    if created:
+        click.echo(f"created {path} at schema version {SCHEMA_VERSION}")
+    elif applied:
+        click.echo(f"migrated {path} to schema version {SCHEMA_VERSION} "
+                   f"(applied {', '.join(map(str, applied))})")
+    else:
+        click.echo(f"{path} is up to date (schema version {SCHEMA_VERSION})")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,268 @@
+"""``psl.Store``: one DuckDB file holding many runs (persistence.md).
+
+>>> import paysim_lab as psl
+>>> store = psl.Store(":memory:")
+>>> store.runs().columns.tolist()
+['run_id', 'scenario_name', 'seed', 'ticks_run', 'total_ticks', 'status', 'started_at', 'error']
+>>> store.close()
+"""
+from __future__ import annotations
+
+import weakref
+from pathlib import Path
+from typing import Callable, Iterator
+
+import duckdb
+import pandas as pd
+
+from ..errors import StoreError
+from ..report import Filters
+from . import reader
+from .migrations import current_version, prepare, schema_problems
+from .schema import RUN_TABLES, SCHEMA_VERSION
+from .writer import RunWriter, check_run_id, new_run_id
+
+
+class Store:
+    """A DuckDB store of simulation runs: ``Store(path)``; ``":memory:"`` for a throwaway one.
+
+    Opening creates missing tables, migrates older schemas and takes DuckDB's file lock: a second
+    process opening the same file gets a :class:`~paysim_lab.StoreError`.
+
+    >>> with Store(":memory:") as store:                       # doctest: +SKIP
+    ...     sim = psl.Simulation(scenario, store=store)
+    ...     sim.run()
+    ...     print(store.replay(sim.run_id))
+    """
+
+    def __init__(self, path: str | Path = ":memory:"):
+        self.path = str(path)
+        if self.path != ":memory:":
+            parent = Path(self.path).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise StoreError(f"{self.path}: folder {parent} does not exist")
+        try:
+            self._con = duckdb.connect(self.path)
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if "lock" in text.lower():
+                raise StoreError(f"{self.path}: the store is in use by another process "
+                                 f"(DuckDB allows one writer per file): {text}") from None
+            raise StoreError(f"{self.path}: cannot open store: {text}") from None
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.path}: cannot open store: {exc}") from None
+        # Writers of runs in progress; weak, so a finished Simulation (and its payments) can be
+        # garbage-collected while the store stays open for further runs.
+        self._writers: weakref.WeakValueDictionary[str, RunWriter] = \
+            weakref.WeakValueDictionary()
+        try:
+            self.version_found = current_version(self._con)
+            self.migrations_applied = prepare(self._con, self.path)
+        except StoreError:
+            self._con.close()
+            raise
+        except duckdb.Error as exc:
+            self._con.close()
+            raise StoreError(f"{self.path}: cannot open store: {exc}") from None
+
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise StoreError(f"{self.path}: store is closed")
+        return self._con
+
+    def _transaction(self, fn: Callable[[], None]) -> None:
+        con = self.connection
+        con.execute("BEGIN TRANSACTION")
+        try:
+            fn()
+            con.execute("COMMIT")
+        except Exception as exc:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreError(f"{self.path}: write failed: {exc}") from exc
+
+    def close(self) -> None:
+        """Flush active runs' buffered ticks and close the connection."""
+        if self._con is None:
+            return
+        for w in list(self._writers.values()):
+            try:
+                w.flush()
+            except StoreError:
+                pass
+        self._con.close()
+        self._con = None
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Store {self.path!r}>"
+
+    # ------------------------------------------------------------------ writing
+    def begin_run(self, sim, run_id: str | None = None, flush_every: int | None = None
+                  ) -> RunWriter:
+        """Start recording ``sim`` (called by ``Simulation(..., store=store)``)."""
+        if run_id is None:
+            run_id = new_run_id()
+            while self._exists(run_id):
+                run_id = new_run_id()
+        else:
+            check_run_id(run_id)
+            if self._exists(run_id):
+                raise StoreError(f"{self.path}: run id {run_id!r} already exists; choose another "
+                                 f"id or omit it for a generated one")
+        writer = RunWriter(self, sim, run_id, flush_every=flush_every)
+        writer.start()
+        self._writers[run_id] = writer
+        return writer
+
+    def finish_run(self, sim) -> None:
+        """Mark ``sim``'s run completed now, even if it stopped before its last tick.
+
+        Used by ``paysim run --ticks N``; idempotent like the writer's ``finish``.
+        """
+        writer = self._writers.get(sim.run_id)
+        if writer is None:
+            raise StoreError(f"run {sim.run_id!r} is not being recorded by this store")
+        writer.finish(sim)
+
+    def _exists(self, run_id: str) -> bool:
+        return self.connection.execute("SELECT 1 FROM simulations WHERE simulation_id = ?",
+                                       [run_id]).fetchone() is not None
+
+    # ------------------------------------------------------------------ reading
+    def runs(self) -> pd.DataFrame:
+        """One row per stored run, in start order."""
+        return reader.runs_frame(self.connection)
+
+    def run(self, run_id: str) -> dict:
+        """The ``simulations`` row of one run as a dict."""
+        return reader.run_row(self.connection, run_id)
+
+    def latest_run_id(self) -> str:
+        """Id of the most recently started run."""
+        return reader.latest_run_id(self.connection)
+
+    def events(self, run_id: str) -> pd.DataFrame:
+        """A run's events, same columns as ``Simulation.events``."""
+        return reader.events_frame(self.connection, run_id)
+
+    def state_registers(self, run_id: str) -> pd.DataFrame:
+        """tick, agent_id, register_key, register_value: each register's value at tick end."""
+        return reader.registers_frame(self.connection, run_id)
+
+    def records(self, run_id: str, from_tick: int | None = None, to_tick: int | None = None):
+        """The stored :class:`~paysim_lab.records.TickRecord` of each tick in the range."""
+        lo, hi = reader.check_tick_range(self.connection, run_id, from_tick, to_tick)
+        return reader.tick_records(self.connection, run_id, lo, hi)
+
+    def replay(self, run_id: str | None = None, verbose: bool = True,
+               from_tick: int | None = None, to_tick: int | None = None, *,
+               filter_event_type: str | None = None, filter_agent: str | None = None,
+               filter_tx: str | None = None, filter_tick_range: str | None = None,
+               filters: Filters | None = None) -> str:
+        """The verbose log of a stored run (or its JSON summary with ``verbose=False``).
+
+        Identical, byte for byte, to what the live run printed for the same ticks and filters.
+
+        >>> text = store.replay(run_id, from_tick=95, to_tick=105)   # doctest: +SKIP
+        """
+        return "".join(self.iter_replay(run_id, verbose, from_tick, to_tick,
+                                        filter_event_type=filter_event_type,
+                                        filter_agent=filter_agent, filter_tx=filter_tx,
+                                        filter_tick_range=filter_tick_range, filters=filters))
+
+    def iter_replay(self, run_id: str | None = None, verbose: bool = True,
+                    from_tick: int | None = None, to_tick: int | None = None, *,
+                    filter_event_type=None, filter_agent=None, filter_tx=None,
+                    filter_tick_range=None, filters: Filters | None = None) -> Iterator[str]:
+        """Like :meth:`replay`, one tick's text at a time (for printing long runs)."""
+        con = self.connection
+        run_id = run_id or reader.latest_run_id(con)
+        if not verbose:
+            yield reader.summary_text(con, run_id)
+            return
+        if filters is None:
+            filters = Filters.parse(filter_event_type, filter_agent, filter_tx,
+                                    filter_tick_range)
+        yield from reader.iter_verbose(con, run_id, from_tick, to_tick, filters)
+
+    def events_jsonl(self, run_id: str) -> Iterator[str]:
+        """Each stored event as the JSON line ``paysim run --events-out`` wrote."""
+        con = self.connection
+        ticks_run = reader.run_row(con, run_id)["ticks_run"] or 0
+        for ev in reader.event_dicts_for(con, run_id, 0, max(ticks_run - 1, 0)):
+            yield reader.jsonl_line(ev) + "\n"
+
+    def verify(self, run_id: str | None = None) -> reader.VerifyResult:
+        """Re-run the stored config and seed; compare the event streams (determinism check)."""
+        con = self.connection
+        return reader.verify(con, run_id or reader.latest_run_id(con))
+
+    def sql(self, query: str, params: list | dict | None = None) -> pd.DataFrame:
+        """Run any SQL against the store and get a DataFrame.
+
+        >>> store.sql("SELECT event_type, count(*) n FROM simulation_events GROUP BY 1")  # doctest: +SKIP
+        """
+        try:
+            return self.connection.execute(query, params or []).df()
+        except duckdb.Error as exc:
+            raise StoreError(f"SQL error: {exc}") from None
+
+    def export(self, run_id: str, folder: str | Path, format: str = "parquet") -> Path:
+        """Write a stored run's frames and a manifest to ``folder`` (see ``paysim_lab.export``)."""
+        from ..export import export_run
+        return export_run(self, run_id, folder, format=format)
+
+    # ------------------------------------------------------------------ maintenance
+    def info(self) -> dict:
+        """Schema version, tables, and row counts per run."""
+        con = self.connection
+        version = current_version(con)
+        runs = [r[0] for r in con.execute(
+            "SELECT simulation_id FROM simulations ORDER BY run_number").fetchall()]
+        counts: dict[str, dict[str, int]] = {r: {} for r in runs}
+        totals: dict[str, int] = {}
+        for table in RUN_TABLES:
+            totals[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for rid, n in con.execute(f"SELECT simulation_id, count(*) FROM {table} "
+                                      "GROUP BY simulation_id").fetchall():
+                if rid in counts:
+                    counts[rid][table] = n
+        return {"path": self.path, "schema_version": version, "tables": totals,
+                "runs": counts}
+
+    def check(self) -> list[str]:
+        """Problems found (empty list when the store is sound)."""
+        con = self.connection
+        problems = list(schema_problems(con))
+        v = current_version(con)
+        if v != SCHEMA_VERSION:
+            problems.append(f"schema version {v}, expected {SCHEMA_VERSION}")
+        for rid, ticks_run, n in con.execute("""
+                SELECT s.simulation_id, s.ticks_run,
+                       (SELECT count(*) FROM tick_summaries t
+                        WHERE t.simulation_id = s.simulation_id)
+                FROM simulations s ORDER BY s.run_number""").fetchall():
+            if (ticks_run or 0) != n:
+                problems.append(f"run {rid}: ticks_run is {ticks_run} but {n} ticks are stored")
+        return problems
+
+    @property
+    def created(self) -> bool:
+        """True when opening created a new, empty store."""
+        return self.version_found is None
+
+    def migrate(self) -> list[int]:
+        """Migration versions applied to this store when it was opened (opening migrates)."""
+        return list(self.migrations_applied)

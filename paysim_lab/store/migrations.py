@@ -1,0 +1,175 @@
+"""Schema versions and the numbered migrations between them (persistence.md section 2).
+
+A store records every version applied in ``schema_migrations``. Opening a store whose newest
+version is older than :data:`~paysim_lab.store.schema.SCHEMA_VERSION` applies the pending
+migrations in order, each in its own transaction. Nothing is ever dropped: a store that cannot be
+brought to the current shape is reported with the table and column at fault.
+
+History:
+
+1. initial schema (every table of persistence.md section 3).
+2. ``simulations.run_number`` (start order of runs), ``simulations.run_info_json`` (the static
+   data of the verbose log), ``simulations.summary_json`` (the run's summary dict) and
+   ``daily_agent_metrics.liquidity_opportunity_cost``. Runs stored before version 2 get their
+   run number from ``started_at``; their log data is rebuilt from ``config_json`` on replay.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import StoreError
+from .schema import INDEXES, SCHEMA_VERSION, TABLES, TABLES_BY_NAME, VIEWS
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    add_columns: tuple[tuple[str, str, str], ...] = ()   # (table, column, type)
+    statements: tuple[str, ...] = field(default=())      # run after the columns are added
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        2, "run order, verbose-log run data and summary on simulations; "
+           "liquidity opportunity cost in daily metrics",
+        add_columns=(("simulations", "run_number", "BIGINT"),
+                     ("simulations", "run_info_json", "VARCHAR"),
+                     ("simulations", "summary_json", "VARCHAR"),
+                     ("daily_agent_metrics", "liquidity_opportunity_cost", "BIGINT")),
+        statements=(
+            """UPDATE simulations SET run_number = r.n FROM (
+                   SELECT simulation_id,
+                          row_number() OVER (ORDER BY started_at, simulation_id) AS n
+                   FROM simulations) r
+               WHERE simulations.simulation_id = r.simulation_id""",
+        )),
+)
+
+assert MIGRATIONS[-1].version == SCHEMA_VERSION
+
+
+def _added_after(version: int) -> set[tuple[str, str]]:
+    return {(t, c) for m in MIGRATIONS if m.version > version for t, c, _ in m.add_columns}
+
+
+def table_ddl_at(version: int) -> list[str]:
+    """CREATE TABLE statements of the schema as it was at ``version`` (for tests and tools)."""
+    later = _added_after(version)
+    out = []
+    for table in TABLES:
+        cols = [(c, t) for c, t in table.columns if (table.name, c) not in later]
+        body = ",\n    ".join(f"{c} {t}" for c, t in cols)
+        pk = f",\n    PRIMARY KEY ({', '.join(table.primary_key)})" if table.primary_key else ""
+        out.append(f"CREATE TABLE IF NOT EXISTS {table.name} (\n    {body}{pk}\n)")
+    return out
+
+
+def create_schema(con, version: int = SCHEMA_VERSION) -> None:
+    """Create the tables of ``version`` in an empty database and record that version.
+
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> create_schema(con, 1); current_version(con)
+    1
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for ddl in table_ddl_at(version):
+            con.execute(ddl)
+        for idx in INDEXES:
+            con.execute(idx)
+        con.execute("INSERT INTO schema_migrations VALUES (?, now(), ?)",
+                    [version, "initial schema" if version == 1
+                     else f"schema version {version} created directly"])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def existing_tables(con) -> set[str]:
+    rows = con.execute("SELECT table_name FROM information_schema.tables "
+                       "WHERE table_schema = 'main' AND table_type = 'BASE TABLE'").fetchall()
+    return {r[0] for r in rows}
+
+
+def existing_columns(con, table: str) -> list[str]:
+    rows = con.execute("SELECT column_name FROM information_schema.columns "
+                       "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+                       [table]).fetchall()
+    return [r[0] for r in rows]
+
+
+def current_version(con) -> int | None:
+    """Newest applied version, or None for a database without ``schema_migrations``."""
+    if "schema_migrations" not in existing_tables(con):
+        return None
+    row = con.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    return row[0] if row and row[0] is not None else None
+
+
+def pending(version: int) -> list[Migration]:
+    return [m for m in MIGRATIONS if m.version > version]
+
+
+def apply_migration(con, m: Migration) -> None:
+    """Apply one migration in its own transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table, col, typ in m.add_columns:
+            if col not in existing_columns(con, table):
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {col} {typ}")
+        for stmt in m.statements:
+            con.execute(stmt)
+        con.execute("INSERT INTO schema_migrations VALUES (?, now(), ?)",
+                    [m.version, m.description])
+        con.execute("COMMIT")
+    except Exception as exc:
+        con.execute("ROLLBACK")
+        raise StoreError(f"migration {m.version} ({m.description}) failed: {exc}") from exc
+
+
+def schema_problems(con) -> list[str]:
+    """Tables or columns of the current schema missing from the database (empty when fine)."""
+    have = existing_tables(con)
+    problems = []
+    for table in TABLES:
+        if table.name not in have:
+            problems.append(f"table {table.name} is missing")
+            continue
+        cols = set(existing_columns(con, table.name))
+        for c in table.column_names:
+            if c not in cols:
+                problems.append(f"table {table.name} has no column {c}")
+    return problems
+
+
+def prepare(con, path: str) -> list[int]:
+    """Bring a freshly opened database to the current schema; returns the migrations applied.
+
+    An empty database gets the current schema directly (no migrations to apply).
+    """
+    version = current_version(con)
+    applied: list[int] = []
+    if version is None:
+        foreign = existing_tables(con) & set(TABLES_BY_NAME)
+        if foreign:
+            problems = schema_problems(con)
+            raise StoreError(f"{path}: not a paysim_lab store (no schema_migrations table"
+                             + (f"; {problems[0]}" if problems else "") + ")")
+        create_schema(con, SCHEMA_VERSION)
+    elif version > SCHEMA_VERSION:
+        raise StoreError(f"{path}: store schema version {version} is newer than this "
+                         f"paysim_lab supports ({SCHEMA_VERSION}); upgrade paysim_lab")
+    else:
+        for m in pending(version):
+            apply_migration(con, m)
+            applied.append(m.version)
+    problems = schema_problems(con)
+    if problems:
+        raise StoreError(f"{path}: schema does not match version {SCHEMA_VERSION}: "
+                         + "; ".join(problems))
+    for name, sql in VIEWS.items():
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+    return applied

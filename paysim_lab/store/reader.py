@@ -1,0 +1,294 @@
+"""Reading runs back: event frames, registers, tick records, replay and the determinism check.
+
+Replay rebuilds each tick's :class:`~paysim_lab.records.TickRecord` from the tables (events by
+``seq``, ``tick_summaries``, ``tick_agent_states``, ``tick_queue_snapshots``) and hands it to
+the same renderer the live run used. Nothing is recomputed and the engine is not run.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Iterator
+
+import pandas as pd
+
+from ..engine.events import FIELDS
+from ..errors import StoreError
+from ..records import AGENT_STATE_COLUMNS, QUEUE_COLUMNS, TickRecord, canonical_json, decode_float
+from ..report import Filters, RunInfo, VerboseLog
+
+# Float-typed event fields whose NaN/inf values are stored as strings (persistence.md 3.0).
+FLOAT_FIELDS = ("old_value", "new_value", "fraction")
+SUMMARY_FIELDS = ("num_arrivals", "num_settlements", "num_lsm_releases", "total_cost",
+                  "queue1_total", "queue2_total", "is_end_of_day")
+CHUNK_TICKS = 500
+
+
+def decode_details(text: str) -> dict:
+    """Stored ``details`` JSON back to the event's fields (non-finite floats restored)."""
+    d = json.loads(text)
+    for f in FLOAT_FIELDS:
+        if f in d:
+            d[f] = decode_float(d[f])
+    return d
+
+
+def run_row(con, run_id: str) -> dict:
+    cur = con.execute("SELECT * FROM simulations WHERE simulation_id = ?", [run_id])
+    row = cur.fetchone()
+    if row is None:
+        known = [r[0] for r in con.execute(
+            "SELECT simulation_id FROM simulations ORDER BY run_number").fetchall()]
+        listing = ", ".join(known[-10:]) if known else "(none)"
+        raise StoreError(f"no run {run_id!r} in this store; runs: {listing}")
+    return dict(zip([d[0] for d in cur.description], row))
+
+
+def latest_run_id(con) -> str:
+    row = con.execute("SELECT simulation_id FROM simulations "
+                      "ORDER BY run_number DESC NULLS LAST, started_at DESC LIMIT 1").fetchone()
+    if row is None:
+        raise StoreError("this store holds no runs")
+    return row[0]
+
+
+def run_info(con, run_id: str) -> RunInfo:
+    """The verbose log's static data; rebuilt from config_json for runs stored before v2."""
+    row = run_row(con, run_id)
+    if row.get("run_info_json"):
+        return RunInfo.from_json(row["run_info_json"])
+    from ..config import load_scenario
+    from ..engine.build import build_world
+    sc = load_scenario(json.loads(row["config_json"]))
+    world, _ = build_world(sc.engine_config(), seed=row["rng_seed"])
+    return RunInfo.from_world(world)
+
+
+def runs_frame(con) -> pd.DataFrame:
+    frame = con.execute("""
+        SELECT simulation_id AS run_id, scenario_name, rng_seed AS seed, ticks_run, total_ticks,
+               status, started_at, error
+        FROM simulations ORDER BY run_number NULLS FIRST, started_at""").df()
+    for c in ("seed", "ticks_run", "total_ticks"):
+        frame[c] = frame[c].astype("Int64") if c != "seed" else frame[c].astype("object")
+    return frame
+
+
+def events_frame(con, run_id: str) -> pd.DataFrame:
+    """A stored run's events, shaped like ``Simulation.events``."""
+    run_row(con, run_id)
+    rows = con.execute("SELECT tick, day, seq, event_type, agent_id, tx_id, amount, details "
+                       "FROM simulation_events WHERE simulation_id = ? ORDER BY seq",
+                       [run_id]).fetchall()
+    cols = list(zip(*rows)) if rows else [[] for _ in range(8)]
+    return pd.DataFrame({
+        "tick": pd.array(cols[0], dtype="Int64"),
+        "day": pd.array(cols[1], dtype="Int64"),
+        "seq": pd.array(cols[2], dtype="Int64"),
+        # pd.Series keeps object dtype (a DataFrame of object arrays would infer ``str``)
+        "event_type": pd.Series(list(cols[3]), dtype="object"),
+        "agent_id": pd.Series(list(cols[4]), dtype="object"),
+        "tx_id": pd.Series(list(cols[5]), dtype="object"),
+        "amount": pd.array(cols[6], dtype="Int64"),
+        "details": pd.Series([decode_details(d) for d in cols[7]], dtype="object"),
+    })
+
+
+def registers_frame(con, run_id: str) -> pd.DataFrame:
+    run_row(con, run_id)
+    frame = con.execute("SELECT tick, agent_id, register_key, register_value "
+                        "FROM agent_state_registers WHERE simulation_id = ? "
+                        "ORDER BY tick, agent_id, register_key", [run_id]).df()
+    frame["tick"] = frame["tick"].astype("Int64")
+    return frame
+
+
+def event_dicts_for(con, run_id: str, lo: int, hi: int) -> Iterator[dict]:
+    """Events of ticks lo..hi as ``{seq, event_type, tick, **fields}``, in seq order."""
+    cur = con.execute("SELECT seq, event_type, tick, details FROM simulation_events "
+                      "WHERE simulation_id = ? AND tick BETWEEN ? AND ? ORDER BY seq",
+                      [run_id, lo, hi])
+    while True:
+        rows = cur.fetchmany(10000)
+        if not rows:
+            break
+        for seq, et, tick, details in rows:
+            d = {"seq": seq, "event_type": et, "tick": tick}
+            d.update(decode_details(details))
+            yield d
+
+
+def tick_records(con, run_id: str, lo: int, hi: int) -> Iterator[TickRecord]:
+    """The stored tick records of ticks lo..hi (inclusive), in tick order, read in chunks."""
+    start = lo
+    while start <= hi:
+        end = min(hi, start + CHUNK_TICKS - 1)
+        yield from _chunk(con, run_id, start, end)
+        start = end + 1
+
+
+def _chunk(con, run_id: str, lo: int, hi: int) -> list[TickRecord]:
+    params = [run_id, lo, hi]
+    summaries = con.execute(
+        f"SELECT tick, day, {', '.join(SUMMARY_FIELDS)} FROM tick_summaries "
+        "WHERE simulation_id = ? AND tick BETWEEN ? AND ? ORDER BY tick", params).fetchall()
+    recs: dict[int, TickRecord] = {}
+    out = []
+    for row in summaries:
+        rec = TickRecord(row[0], row[1], [], dict(zip(SUMMARY_FIELDS, row[2:])), [], [])
+        recs[row[0]] = rec
+        out.append(rec)
+    state_cols = [c for c in AGENT_STATE_COLUMNS]
+    for row in con.execute(
+            f"SELECT tick, {', '.join(state_cols)} FROM tick_agent_states "
+            "WHERE simulation_id = ? AND tick BETWEEN ? AND ? ORDER BY tick, agent_id",
+            params).fetchall():
+        rec = recs.get(row[0])
+        if rec is not None:
+            rec.agent_states.append(dict(zip(state_cols, row[1:])))
+    for row in con.execute(
+            f"SELECT tick, {', '.join(QUEUE_COLUMNS)} FROM tick_queue_snapshots "
+            "WHERE simulation_id = ? AND tick BETWEEN ? AND ? "
+            "ORDER BY tick, CASE queue_type WHEN 'queue1' THEN 0 ELSE 1 END, "
+            "CASE queue_type WHEN 'queue1' THEN agent_id END, position", params).fetchall():
+        rec = recs.get(row[0])
+        if rec is not None:
+            rec.queues.append(dict(zip(QUEUE_COLUMNS, row[1:])))
+    for ev in event_dicts_for(con, run_id, lo, hi):
+        rec = recs.get(ev["tick"])
+        if rec is not None:
+            rec.events.append(ev)
+    return out
+
+
+def stored_range(con, run_id: str) -> tuple[int, int]:
+    """(ticks_run, ticks with a stored summary) of a run."""
+    row = run_row(con, run_id)
+    n = con.execute("SELECT count(*) FROM tick_summaries WHERE simulation_id = ?",
+                    [run_id]).fetchone()[0]
+    return row["ticks_run"] or 0, n
+
+
+def check_tick_range(con, run_id: str, from_tick: int | None, to_tick: int | None
+                     ) -> tuple[int, int]:
+    """Resolve a replay range; ValueError when it lies outside 0 .. ticks_run - 1."""
+    ticks_run = run_row(con, run_id)["ticks_run"] or 0
+    if ticks_run == 0:
+        raise ValueError(f"run {run_id!r} has no stored ticks")
+    lo = 0 if from_tick is None else from_tick
+    hi = ticks_run - 1 if to_tick is None else to_tick
+    for name, v in (("from tick", lo), ("to tick", hi)):
+        if v < 0 or v > ticks_run - 1:
+            raise ValueError(f"{name} {v} is outside the stored ticks 0..{ticks_run - 1} "
+                             f"of run {run_id!r}")
+    if lo > hi:
+        raise ValueError(f"from tick {lo} is after to tick {hi}")
+    return lo, hi
+
+
+def iter_verbose(con, run_id: str, from_tick: int | None = None, to_tick: int | None = None,
+                 filters: Filters | None = None) -> Iterator[str]:
+    """The verbose text of each tick of the range, exactly as the live run printed it."""
+    lo, hi = check_tick_range(con, run_id, from_tick, to_tick)
+    info = run_info(con, run_id)
+    log = VerboseLog(info, filters)
+    # Feed from the tick before the day's first tick so the end-of-day block sums the whole day.
+    feed_from = max((lo // info.ticks_per_day) * info.ticks_per_day - 1, 0)
+    for rec in tick_records(con, run_id, feed_from, hi):
+        text = log.text(rec)
+        if rec.tick >= lo and text:
+            yield text
+
+
+def summary_text(con, run_id: str) -> str:
+    """The run's JSON summary as ``paysim run`` prints it (partial for unfinished runs)."""
+    row = run_row(con, run_id)
+    if row.get("summary_json"):
+        summary = json.loads(row["summary_json"])
+    else:
+        summary = {"scenario": row["scenario_name"], "seed": row["rng_seed"],
+                   "ticks_run": row["ticks_run"], "total_ticks": row["total_ticks"],
+                   "status": row["status"]}
+    return json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def jsonl_line(ev: dict) -> str:
+    """One event as a JSON line: event_type, tick, then its fields in catalog order."""
+    et = ev["event_type"]
+    obj = {"event_type": et, "tick": ev["tick"]}
+    for name in FIELDS[et]:
+        obj[name] = ev.get(name)
+    return canonical_json_ordered(obj)
+
+
+def canonical_json_ordered(obj: dict) -> str:
+    """Compact JSON keeping key order (NaN/inf written as strings, as in canonical JSON)."""
+    from ..records import _encode_nonfinite
+    return json.dumps(_encode_nonfinite(obj), separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of :meth:`paysim_lab.Store.verify`."""
+
+    run_id: str
+    ticks: int
+    events: int
+    ok: bool
+    mismatch: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def verify(con, run_id: str) -> VerifyResult:
+    """Re-run the stored configuration and compare its event stream with the stored one.
+
+    Policies replaced during the run (``manual`` snapshots) are replaced at the same ticks.
+    """
+    from ..config import load_scenario
+    from ..simulation import Simulation
+    row = run_row(con, run_id)
+    ticks = row["ticks_run"] or 0
+    sc = load_scenario(json.loads(row["config_json"]))
+    sim = Simulation(sc, seed=row["rng_seed"])
+    # policies replaced during the run are replaced again at the same tick
+    changes = con.execute("SELECT snapshot_tick, agent_id, policy_json FROM policy_snapshots "
+                          "WHERE simulation_id = ? AND created_by <> 'init' "
+                          "ORDER BY snapshot_tick, agent_id", [run_id]).fetchall()
+    for tick, agent_id, doc in changes:
+        if tick > sim.current_tick:
+            sim.run(ticks=min(tick, ticks) - sim.current_tick)
+        if tick <= ticks:
+            sim.set_policy(agent_id, json.loads(doc))
+    if ticks > sim.current_tick:
+        sim.run(ticks=ticks - sim.current_tick)
+    fresh = ((seq, rec[0], rec[1], canonical_json(dict(zip(FIELDS[rec[0]], rec[2:]))))
+             for seq, rec in sim.event_records(0))
+    cur = con.execute("SELECT seq, event_type, tick, details FROM simulation_events "
+                      "WHERE simulation_id = ? ORDER BY seq", [run_id])
+    n = 0
+    while True:
+        rows = cur.fetchmany(10000)
+        for stored in rows:
+            got = next(fresh, None)
+            if got is None or tuple(stored) != got:
+                return VerifyResult(run_id, ticks, n, False, _mismatch(stored, got))
+            n += 1
+        if not rows:
+            break
+    extra = next(fresh, None)
+    if extra is not None:
+        return VerifyResult(run_id, ticks, n, False,
+                            f"the re-run emitted more events than stored, from seq {extra[0]} "
+                            f"({extra[1]} at tick {extra[2]})")
+    return VerifyResult(run_id, ticks, n, True)
+
+
+def _mismatch(stored, got) -> str:
+    if got is None:
+        return (f"the re-run ended before stored event seq {stored[0]} "
+                f"({stored[1]} at tick {stored[2]})")
+    return (f"event seq {stored[0]} differs: stored {stored[1]} at tick {stored[2]} "
+            f"{stored[3]}, re-run {got[1]} at tick {got[2]} {got[3]}")

@@ -1,0 +1,203 @@
+"""The DuckDB schema of a paysim_lab store (persistence.md section 3).
+
+Tables are declared once, as column lists, so the DDL, the Arrow schemas the writer inserts with
+and the column check of ``paysim db check`` all come from the same place. The tables below are
+the *current* schema; :mod:`paysim_lab.store.migrations` knows how older stores differ.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..records import AGENT_STATE_COLUMNS
+
+#: Version of the schema this package writes. Older stores are migrated on open.
+SCHEMA_VERSION = 2
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    primary_key: tuple[str, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c for c, _ in self.columns]
+
+    def ddl(self) -> str:
+        cols = ",\n    ".join(f"{c} {t}" for c, t in self.columns)
+        pk = f",\n    PRIMARY KEY ({', '.join(self.primary_key)})" if self.primary_key else ""
+        return f"CREATE TABLE IF NOT EXISTS {self.name} (\n    {cols}{pk}\n)"
+
+
+def _t(name: str, cols: str, pk: str) -> Table:
+    pairs = []
+    for item in cols.split(","):
+        item = item.strip()
+        if item:
+            col, typ = item.split(None, 1)
+            pairs.append((col, typ))
+    return Table(name, tuple(pairs), tuple(p.strip() for p in pk.split(",") if p.strip()))
+
+
+SIMULATIONS = _t("simulations", """
+    simulation_id VARCHAR, config_file VARCHAR, config_hash VARCHAR, config_json VARCHAR,
+    rng_seed UBIGINT, ticks_per_day BIGINT, num_days BIGINT, num_agents BIGINT,
+    status VARCHAR, started_at TIMESTAMP, completed_at TIMESTAMP,
+    total_arrivals BIGINT, total_settlements BIGINT, total_cost_cents BIGINT,
+    duration_seconds DOUBLE, ticks_per_second DOUBLE,
+    ticks_run BIGINT, total_ticks BIGINT, error VARCHAR, scenario_name VARCHAR,
+    paysim_version VARCHAR, profile VARCHAR,
+    run_number BIGINT, run_info_json VARCHAR, summary_json VARCHAR""", "simulation_id")
+
+SIMULATION_EVENTS = _t("simulation_events", """
+    simulation_id VARCHAR, seq BIGINT, event_id VARCHAR, tick BIGINT, day BIGINT,
+    event_type VARCHAR, agent_id VARCHAR, tx_id VARCHAR, amount BIGINT, details VARCHAR""",
+    "simulation_id, seq")
+
+AGENT_STATE_REGISTERS = _t("agent_state_registers", """
+    simulation_id VARCHAR, tick BIGINT, agent_id VARCHAR, register_key VARCHAR,
+    register_value DOUBLE""", "simulation_id, tick, agent_id, register_key")
+
+COLLATERAL_EVENTS = _t("collateral_events", """
+    id BIGINT, simulation_id VARCHAR, agent_id VARCHAR, tick BIGINT, day BIGINT,
+    action VARCHAR, amount BIGINT, reason VARCHAR, layer VARCHAR, balance_before BIGINT,
+    posted_collateral_before BIGINT, posted_collateral_after BIGINT,
+    available_capacity_after BIGINT""", "simulation_id, id")
+
+TRANSACTIONS = _t("transactions", """
+    simulation_id VARCHAR, tx_id VARCHAR, sender_id VARCHAR, receiver_id VARCHAR,
+    amount BIGINT, priority BIGINT, is_divisible BOOLEAN, arrival_tick BIGINT,
+    arrival_day BIGINT, deadline_tick BIGINT, settlement_tick BIGINT, settlement_day BIGINT,
+    status VARCHAR, overdue_since_tick BIGINT, drop_reason VARCHAR, amount_settled BIGINT,
+    queue1_ticks BIGINT, queue2_ticks BIGINT, total_delay_ticks BIGINT, delay_cost BIGINT,
+    parent_tx_id VARCHAR, split_index BIGINT, rtgs_priority VARCHAR,
+    rtgs_submission_tick BIGINT, declared_rtgs_priority VARCHAR, remaining_amount BIGINT,
+    settled_by VARCHAR""", "simulation_id, tx_id")
+
+DAILY_AGENT_METRICS = _t("daily_agent_metrics", """
+    simulation_id VARCHAR, agent_id VARCHAR, day BIGINT, opening_balance BIGINT,
+    closing_balance BIGINT, min_balance BIGINT, max_balance BIGINT, unsecured_cap BIGINT,
+    peak_overdraft BIGINT, opening_posted_collateral BIGINT, closing_posted_collateral BIGINT,
+    peak_posted_collateral BIGINT, collateral_capacity BIGINT, num_collateral_posts BIGINT,
+    num_collateral_withdrawals BIGINT, num_arrivals BIGINT, num_sent BIGINT,
+    num_received BIGINT, num_settled BIGINT, num_dropped BIGINT, queue1_peak_size BIGINT,
+    queue1_eod_size BIGINT, liquidity_cost BIGINT, delay_cost BIGINT, collateral_cost BIGINT,
+    split_friction_cost BIGINT, deadline_penalty_cost BIGINT, total_cost BIGINT,
+    liquidity_opportunity_cost BIGINT""", "simulation_id, agent_id, day")
+
+AGENT_QUEUE_SNAPSHOTS = _t("agent_queue_snapshots", """
+    simulation_id VARCHAR, agent_id VARCHAR, day BIGINT, queue_type VARCHAR, position BIGINT,
+    transaction_id VARCHAR""", "simulation_id, agent_id, day, queue_type, position")
+
+_STATE_TYPES = {"collateral_haircut": "DOUBLE", "registers_json": "VARCHAR"}
+TICK_AGENT_STATES = Table(
+    "tick_agent_states",
+    (("simulation_id", "VARCHAR"), ("agent_id", "VARCHAR"), ("tick", "BIGINT"), ("day", "BIGINT"))
+    + tuple((c, _STATE_TYPES.get(c, "BIGINT")) for c in AGENT_STATE_COLUMNS if c != "agent_id"),
+    ("simulation_id", "agent_id", "tick"))
+
+TICK_QUEUE_SNAPSHOTS = _t("tick_queue_snapshots", """
+    simulation_id VARCHAR, tick BIGINT, queue_type VARCHAR, agent_id VARCHAR, position BIGINT,
+    tx_id VARCHAR, receiver_id VARCHAR, amount BIGINT, remaining_amount BIGINT,
+    priority BIGINT, deadline_tick BIGINT, rtgs_priority VARCHAR, overdue_since_tick BIGINT""",
+    "simulation_id, tick, queue_type, agent_id, position")
+
+TICK_SUMMARIES = _t("tick_summaries", """
+    simulation_id VARCHAR, tick BIGINT, day BIGINT, num_arrivals BIGINT,
+    num_settlements BIGINT, num_lsm_releases BIGINT, total_cost BIGINT, queue1_total BIGINT,
+    queue2_total BIGINT, is_end_of_day BOOLEAN""", "simulation_id, tick")
+
+POLICY_SNAPSHOTS = _t("policy_snapshots", """
+    simulation_id VARCHAR, agent_id VARCHAR, snapshot_day BIGINT, snapshot_tick BIGINT,
+    policy_hash VARCHAR, policy_json VARCHAR, created_by VARCHAR""",
+    "simulation_id, agent_id, snapshot_day, snapshot_tick")
+
+SIMULATION_CHECKPOINTS = _t("simulation_checkpoints", """
+    checkpoint_id VARCHAR, simulation_id VARCHAR, checkpoint_tick BIGINT,
+    checkpoint_day BIGINT, checkpoint_timestamp TIMESTAMP, state_json VARCHAR,
+    state_hash VARCHAR, config_json VARCHAR, config_hash VARCHAR, checkpoint_type VARCHAR,
+    description VARCHAR, created_by VARCHAR, num_agents BIGINT, num_transactions BIGINT,
+    total_size_bytes BIGINT""", "checkpoint_id")
+
+SCHEMA_MIGRATIONS = _t("schema_migrations", """
+    version INTEGER, applied_at TIMESTAMP, description VARCHAR""", "version")
+
+TABLES: tuple[Table, ...] = (
+    SIMULATIONS, SIMULATION_EVENTS, AGENT_STATE_REGISTERS, COLLATERAL_EVENTS, TRANSACTIONS,
+    DAILY_AGENT_METRICS, AGENT_QUEUE_SNAPSHOTS, TICK_AGENT_STATES, TICK_QUEUE_SNAPSHOTS,
+    TICK_SUMMARIES, POLICY_SNAPSHOTS, SIMULATION_CHECKPOINTS, SCHEMA_MIGRATIONS,
+)
+TABLES_BY_NAME = {t.name: t for t in TABLES}
+
+#: Tables holding rows of one run, keyed by ``simulation_id`` (row counts per run, deletes).
+RUN_TABLES = tuple(t.name for t in TABLES
+                   if t.name not in ("schema_migrations",) and
+                   "simulation_id" in t.column_names)
+
+# Secondary indexes on the event table (persistence.md 3.2).
+INDEXES = (
+    "CREATE INDEX IF NOT EXISTS idx_events_tick ON simulation_events (simulation_id, tick)",
+    "CREATE INDEX IF NOT EXISTS idx_events_type ON simulation_events (simulation_id, event_type)",
+    "CREATE INDEX IF NOT EXISTS idx_events_agent ON simulation_events (simulation_id, agent_id)",
+    "CREATE INDEX IF NOT EXISTS idx_events_tx ON simulation_events (simulation_id, tx_id)",
+)
+
+# Compatibility views (persistence.md 3.1 and 3.13). Rebuilt on every open.
+VIEWS = {
+    "simulation_runs": """
+        SELECT simulation_id, scenario_name AS config_name, config_file, config_hash,
+               NULL::VARCHAR AS description, started_at AS start_time,
+               completed_at AS end_time, total_ticks, ticks_run, num_agents, rng_seed,
+               status, total_arrivals AS total_transactions, total_settlements,
+               total_cost_cents, duration_seconds, ticks_per_second, error
+        FROM simulations""",
+    "lsm_cycles": """
+        SELECT seq AS id, simulation_id, tick, day,
+               'bilateral' AS cycle_type, 2 AS cycle_length,
+               to_json([json_extract_string(details, '$.agent_a'),
+                        json_extract_string(details, '$.agent_b')])::VARCHAR AS agents,
+               json_extract(details, '$.tx_ids')::VARCHAR AS transactions,
+               NULL::VARCHAR AS tx_amounts,
+               to_json([CAST(json_extract(details, '$.amount_b') AS BIGINT)
+                            - CAST(json_extract(details, '$.amount_a') AS BIGINT),
+                        CAST(json_extract(details, '$.amount_a') AS BIGINT)
+                            - CAST(json_extract(details, '$.amount_b') AS BIGINT)])::VARCHAR
+                   AS net_positions,
+               CAST(json_extract(details, '$.amount_a') AS BIGINT)
+                   + CAST(json_extract(details, '$.amount_b') AS BIGINT) AS total_value,
+               CAST(json_extract(details, '$.amount_a') AS BIGINT)
+                   + CAST(json_extract(details, '$.amount_b') AS BIGINT) AS settled_value,
+               abs(CAST(json_extract(details, '$.amount_a') AS BIGINT)
+                   - CAST(json_extract(details, '$.amount_b') AS BIGINT)) AS max_net_outflow,
+               CASE WHEN CAST(json_extract(details, '$.amount_a') AS BIGINT)
+                         > CAST(json_extract(details, '$.amount_b') AS BIGINT)
+                    THEN json_extract_string(details, '$.agent_a')
+                    ELSE json_extract_string(details, '$.agent_b') END AS max_net_outflow_agent
+        FROM simulation_events
+        WHERE event_type = 'LsmBilateralOffset'
+          AND coalesce(CAST(json_extract(details, '$.settled') AS BOOLEAN), true)
+        UNION ALL
+        SELECT seq, simulation_id, tick, day, 'multilateral',
+               json_array_length(json_extract(details, '$.agents')) - 1,
+               json_extract(details, '$.agents')::VARCHAR,
+               json_extract(details, '$.tx_ids')::VARCHAR,
+               json_extract(details, '$.tx_amounts')::VARCHAR,
+               json_extract(details, '$.net_positions')::VARCHAR,
+               CAST(json_extract(details, '$.total_value') AS BIGINT),
+               CAST(json_extract(details, '$.total_value') AS BIGINT),
+               CAST(json_extract(details, '$.max_net_outflow') AS BIGINT),
+               json_extract_string(details, '$.max_net_outflow_agent')
+        FROM simulation_events
+        WHERE event_type = 'LsmCycleSettlement'""",
+    "policy_decisions": """
+        SELECT seq AS id, simulation_id, agent_id, tick, day,
+               CASE event_type WHEN 'PolicySubmit' THEN 'submit' WHEN 'PolicyHold' THEN 'hold'
+                               WHEN 'PolicyDrop' THEN 'drop' ELSE 'split' END AS decision_type,
+               tx_id,
+               json_extract_string(details, '$.reason') AS reason,
+               CAST(json_extract(details, '$.num_splits') AS BIGINT) AS num_splits,
+               json_extract(details, '$.child_ids')::VARCHAR AS child_tx_ids
+        FROM simulation_events
+        WHERE event_type IN ('PolicySubmit', 'PolicyHold', 'PolicyDrop', 'PolicySplit')""",
+}

@@ -1,0 +1,140 @@
+"""Store schema: creation, versions, migrations, refusal of what cannot be migrated."""
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+import paysim_lab as psl
+from paysim_lab.errors import StoreError
+from paysim_lab.store.migrations import create_schema, current_version
+from paysim_lab.store.schema import SCHEMA_VERSION, TABLES, VIEWS
+
+
+def _tables(con) -> set[str]:
+    return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                      "WHERE table_type = 'BASE TABLE'").fetchall()}
+
+
+def _views(con) -> set[str]:
+    return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                      "WHERE table_type = 'VIEW'").fetchall()}
+
+
+def test_new_store_has_every_table_view_and_the_current_version(tmp_path):
+    with psl.Store(tmp_path / "new.duckdb") as store:
+        con = store.connection
+        assert _tables(con) == {t.name for t in TABLES}
+        assert _views(con) == set(VIEWS) == {"simulation_runs", "lsm_cycles", "policy_decisions"}
+        assert con.execute("SELECT version FROM schema_migrations").fetchall() == \
+            [(SCHEMA_VERSION,)]
+        assert store.created and store.migrate() == []
+        assert store.check() == []
+
+
+def test_reopening_keeps_runs_and_applies_nothing(tmp_path):
+    path = tmp_path / "s.duckdb"
+    psl.Store(path).close()
+    with psl.Store(path) as store:
+        assert not store.created
+        assert store.migrate() == []
+        assert current_version(store.connection) == SCHEMA_VERSION
+
+
+def _v1_store(path) -> None:
+    con = duckdb.connect(str(path))
+    create_schema(con, 1)
+    for rid, started in (("old-b", "2024-01-02 10:00:00"), ("old-a", "2024-01-03 09:00:00")):
+        con.execute("INSERT INTO simulations (simulation_id, config_file, config_hash, "
+                    "config_json, rng_seed, ticks_per_day, num_days, num_agents, status, "
+                    "started_at, ticks_run, total_ticks, scenario_name) VALUES "
+                    "(?, '<dict>', 'h', '{}', 7, 10, 1, 2, 'completed', ?, 0, 10, 'old')",
+                    [rid, started])
+    con.close()
+
+
+def test_version_1_store_is_migrated_in_order_on_open(tmp_path):
+    path = tmp_path / "v1.duckdb"
+    _v1_store(path)
+    con = duckdb.connect(str(path))
+    cols = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                      "WHERE table_name = 'simulations'").fetchall()}
+    assert "run_number" not in cols and "run_info_json" not in cols
+    con.close()
+
+    with psl.Store(path) as store:
+        assert store.version_found == 1
+        assert store.migrate() == [2]
+        rows = store.sql("SELECT version, description FROM schema_migrations ORDER BY version")
+        assert rows["version"].tolist() == [1, 2]
+        assert rows["description"][0] == "initial schema"
+        assert rows["description"][1].startswith("run order")
+        order = store.sql("SELECT simulation_id, run_number FROM simulations "
+                          "ORDER BY run_number")
+        assert order.values.tolist() == [["old-b", 1], ["old-a", 2]]
+        assert store.runs()["run_id"].tolist() == ["old-b", "old-a"]
+        assert store.latest_run_id() == "old-a"
+        assert store.check() == []
+    with psl.Store(path) as again:
+        assert again.migrate() == []
+
+
+def test_newer_schema_version_is_refused(tmp_path):
+    path = tmp_path / "future.duckdb"
+    psl.Store(path).close()
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO schema_migrations VALUES (?, now(), 'from the future')",
+                [SCHEMA_VERSION + 1])
+    con.close()
+    with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1} is newer"):
+        psl.Store(path)
+
+
+def test_missing_column_is_reported_with_table_and_column(tmp_path):
+    path = tmp_path / "broken.duckdb"
+    psl.Store(path).close()
+    con = duckdb.connect(str(path))
+    con.execute("ALTER TABLE tick_summaries DROP COLUMN queue2_total")
+    con.close()
+    with pytest.raises(StoreError, match="table tick_summaries has no column queue2_total"):
+        psl.Store(path)
+
+
+def test_a_foreign_database_is_refused_and_left_untouched(tmp_path):
+    path = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE simulations (simulation_id VARCHAR, something BIGINT)")
+    con.execute("INSERT INTO simulations VALUES ('x', 1)")
+    con.close()
+    with pytest.raises(StoreError, match="not a paysim_lab store"):
+        psl.Store(path)
+    con = duckdb.connect(str(path))
+    assert con.execute("SELECT * FROM simulations").fetchall() == [("x", 1)]
+    assert "schema_migrations" not in _tables(con)
+    con.close()
+
+
+def test_missing_folder_is_a_store_error(tmp_path):
+    with pytest.raises(StoreError, match="does not exist"):
+        psl.Store(tmp_path / "nope" / "x.duckdb")
+
+
+def test_not_a_duckdb_file_is_a_store_error(tmp_path):
+    path = tmp_path / "text.duckdb"
+    path.write_text("hello, I am not a database\n" * 100)
+    with pytest.raises(StoreError, match="cannot open store"):
+        psl.Store(path)
+
+
+def test_closed_store_refuses_work():
+    store = psl.Store(":memory:")
+    store.close()
+    store.close()  # idempotent
+    with pytest.raises(StoreError, match="closed"):
+        store.runs()
+
+
+def test_sql_errors_are_store_errors():
+    with psl.Store() as store:
+        with pytest.raises(StoreError, match="SQL error"):
+            store.sql("SELECT nope FROM simulations")
+        assert store.sql("SELECT count(*) AS n FROM simulations")["n"].tolist() == [0]
