@@ -530,11 +530,7 @@ class RunWriter:
     # ------------------------------------------------------------------ run end
     def _close(self, sim, status: str, error: str | None) -> None:
         summary = sim.summary()
-        wall = getattr(sim, "wall_seconds", None)
-        if wall is None:
-            wall = getattr(sim, "_wall", None)
-        if wall is None:
-            wall = time.perf_counter() - self._started
+        wall = sim.wall_seconds
         ticks = self._ticks_stored
         tps = ticks / wall if wall and wall > 0 else None
         con = self.store.connection
