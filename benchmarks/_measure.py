@@ -45,7 +45,7 @@ def measure(label: str, scenario, *, frame: bool = True, keep_events: bool = Tru
         error = f"{type(exc).__name__} at tick {sim.current_tick}"
     loop = time.perf_counter() - t0
     t1 = time.perf_counter()
-    n_events = len(sim.events) if frame else len(sim.world.events)
+    n_events = len(sim.events) if frame else sim.events_emitted
     frame_s = time.perf_counter() - t1 if frame else 0.0
     w = sim.world
     ticks = sim.current_tick

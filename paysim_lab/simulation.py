@@ -120,6 +120,11 @@ class Simulation:
         return self.world.ticks_per_day
 
     @property
+    def events_emitted(self) -> int:
+        """Events emitted so far, including those no longer kept in memory (keep_events=False)."""
+        return self._seq_base + len(self._log)
+
+    @property
     def wall_seconds(self) -> float:
         """Wall-clock seconds spent running ticks so far (metadata only, never a result)."""
         return self._wall

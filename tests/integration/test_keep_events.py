@@ -21,3 +21,11 @@ def test_streaming_run_keeps_one_day_in_memory_and_everything_in_the_store(tmp_p
     # state frames are unaffected
     assert sim.summary()["total_cost"] == full.summary()["total_cost"]
     store.close()
+
+
+def test_events_emitted_counts_released_events():
+    sim = psl.Simulation(psl.data.scenario_path("advanced_policy_crisis"), keep_events=False)
+    sim.run()
+    full = psl.Simulation(psl.data.scenario_path("advanced_policy_crisis"))
+    full.run()
+    assert sim.events_emitted == len(full.events) and len(sim.events) == 0
