@@ -104,6 +104,9 @@ def prepare(base: Base, assignments: Mapping[str, Any]):
         warnings.simplefilter("always", ScenarioWarning)
         try:
             sc = load_scenario(doc, compat=base.profile, base_dir=base.base_dir)
+            # resolve and validate the policies here, once: the resolved documents travel
+            # with the pickled scenario, so workers do not redo it for every task
+            sc.agent_policies
         except ScenarioError as exc:
             sc, error = None, f"ScenarioError: {exc}"
         else:
@@ -204,6 +207,9 @@ def _execute(tasks: list[tuple], backend: str, workers: int, client, bar) -> lis
             collect(run_task(task))
     elif backend == "process":
         from concurrent.futures import ProcessPoolExecutor, as_completed
+        # import the simulation layer (pandas) before the pool forks, so workers share it
+        # instead of each paying the import on its first task
+        from .. import simulation  # noqa: F401
         with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
             futures = [pool.submit(run_task, task) for task in tasks]
             for fut in as_completed(futures):
