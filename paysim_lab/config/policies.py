@@ -99,14 +99,20 @@ class PolicyPathResolver:
         tried: list[str] = []
         refused = 0
         for cand in self.candidates(json_path):
-            if self.allowed is not None:
-                real = cand.resolve()
-                if not any(_within(real, folder) for folder in self.allowed):
-                    refused += 1
-                    continue
-            tried.append(str(cand))
-            if cand.is_file():
-                return cand
+            try:
+                if self.allowed is not None:
+                    real = cand.resolve()
+                    if not any(_within(real, folder) for folder in self.allowed):
+                        refused += 1
+                        continue
+                tried.append(str(cand))
+                if cand.is_file():
+                    return cand
+            except (OSError, RuntimeError, ValueError) as exc:
+                # a symlink loop, a name over the system's limit, a NUL byte: this place
+                # cannot hold the file; say why and keep looking
+                why = getattr(exc, "strerror", None) or str(exc)
+                tried.append(f"{cand} ({why})")
         if self.allowed is not None and refused:
             allowed = ", ".join(str(d) for d in self.allowed)
             looked = "; ".join(tried) if tried else "nowhere"

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from ..docshape import shape_problem
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_VALUES = 2_000_000
@@ -82,12 +85,16 @@ def read_text_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
             raise SourceError("file not found")
         if path.is_dir():
             raise SourceError("is a folder, not a file")
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise SourceError("is not a regular file (a pipe, device or socket); refusing to "
+                              "read it")
+        size = info.st_size
         if size > max_bytes:
             raise SourceError(f"file is too large ({size} bytes; the limit is {max_bytes})")
         data = path.read_bytes()
-    except OSError as exc:
-        raise SourceError(f"cannot read file: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:   # ValueError: a NUL byte in the path
+        raise SourceError(f"cannot read file: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -116,6 +123,8 @@ def read_text(text: str, name: str) -> Document:
         raise SourceError(f"{where}YAML syntax error: {problem}", line, col) from None
     except yaml.YAMLError as exc:
         raise SourceError(f"YAML error: {exc}") from None
+    except ValueError as exc:   # e.g. an integer of more than 4300 digits
+        raise SourceError(f"cannot read a value: {exc}") from None
     except RecursionError:
         raise SourceError(f"nested too deeply (more than {MAX_DEPTH} levels)") from None
     check_shape(data)
@@ -141,6 +150,8 @@ def read_json_text(text: str, name: str) -> Document:
     except json.JSONDecodeError as exc:
         raise SourceError(f"line {exc.lineno}, column {exc.colno}: JSON syntax error: "
                           f"{exc.msg}", exc.lineno, exc.colno) from None
+    except ValueError as exc:   # e.g. an integer of more than 4300 digits
+        raise SourceError(f"cannot read a value: {exc}") from None
     except RecursionError:
         raise SourceError(f"nested too deeply (more than {MAX_DEPTH} levels)") from None
     check_shape(data)
@@ -155,40 +166,10 @@ def load_json_file(path: Path, max_bytes: int = 16 * 1024 * 1024) -> Any:
 
 
 def check_shape(data, max_values: int = MAX_VALUES, max_depth: int = MAX_DEPTH) -> None:
-    """Refuse structures that contain themselves, are too deep, or explode when expanded.
-
-    Shared sub-structures (YAML aliases, or the same dict used twice) are counted once per
-    use, which is what any later walk over the data will cost.
-    """
-    count = 0
-    on_path: set[int] = set()
-    stack: list = [(data, 0, False)]
-    while stack:
-        obj, depth, leaving = stack.pop()
-        if leaving:
-            on_path.discard(id(obj))
-            continue
-        count += 1
-        if count > max_values:
-            raise SourceError(f"document is too large once aliases are expanded (more than "
-                              f"{max_values} values); refusing to load it")
-        if isinstance(obj, (dict, list, tuple)):
-            if id(obj) in on_path:
-                raise SourceError("document contains itself (a recursive alias or a "
-                                  "self-referencing dict)")
-            if depth >= max_depth:
-                raise SourceError(f"nested too deeply (more than {max_depth} levels)")
-            on_path.add(id(obj))
-            stack.append((obj, depth, True))
-            children = obj.values() if isinstance(obj, dict) else obj
-            for child in children:
-                if isinstance(child, (dict, list, tuple)):
-                    stack.append((child, depth + 1, False))
-                else:
-                    count += 1
-            if count > max_values:
-                raise SourceError(f"document is too large once aliases are expanded (more "
-                                  f"than {max_values} values); refusing to load it")
+    """Refuse structures that contain themselves, are too deep, or explode when expanded."""
+    problem = shape_problem(data, max_values, max_depth)
+    if problem is not None:
+        raise SourceError(problem + ("; refusing to load it" if "too large" in problem else ""))
 
 
 # ---- YAML node helpers -------------------------------------------------------------------

@@ -53,6 +53,8 @@ def read_policy_file(path) -> dict:
                                   f"at byte {e.start})") from None
     except OSError as e:
         raise _err("FileNotFound", f"{label}: cannot read policy file ({e.strerror})") from None
+    except ValueError as e:    # a NUL byte in the path
+        raise _err("FileNotFound", f"{label}: cannot read policy file ({e})") from None
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as e:

@@ -15,6 +15,8 @@ UnknownAction
 """
 from __future__ import annotations
 
+from ..docshape import shape_problem
+
 import math
 import warnings
 
@@ -28,6 +30,8 @@ MAX_TREE_DEPTH = 100
 # Hard limit on JSON nesting. SimCash's JSON reader stops at 128 levels, so every document it
 # accepts passes; deeper (or cyclic) input gets one clear error instead of a RecursionError.
 MAX_NESTING = 300
+# a policy with 40 nodes has ~1,000 values; anything near this is data, not a policy
+MAX_DOCUMENT_VALUES = 200_000
 # fields that can never be 0, so a `/` by them needs no div0 lint
 _NONZERO_FIELDS = frozenset({"system_ticks_per_day", "total_agents", "amount",
                              "is_overdraft_capped"})
@@ -831,6 +835,16 @@ def analyze(document, *, profile: str = "extended", source: str = "<dict>",
             defaults: dict | None = None) -> Analysis:
     """Parse and check ``document``; errors and lints are collected, never raised."""
     check_profile(profile)
+    problem = shape_problem(document, max_values=MAX_DOCUMENT_VALUES, max_depth=10**9,
+                            string_keys=True) if isinstance(document, dict) else None
+    # (depth is left to the parser, which names the node where nesting goes too deep)
+    if problem is not None:
+        a = Analysis(document, profile, source)
+        # a document that contains itself is infinitely deep: same code as the nesting limit
+        code = "NestingTooDeep" if "contains itself" in problem else "InvalidDocument"
+        a.errors.append({"code": code, "message": f"{source}: {code}: {problem}",
+                         "tree": None, "node_id": None, "path": None})
+        return a
     document = apply_defaults(document, defaults)
     a = Analysis(document, profile, source)
     p = _Parser(a)
