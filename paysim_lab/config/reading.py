@@ -155,9 +155,35 @@ def read_json_text(text: str, name: str) -> Document:
     except RecursionError:
         raise SourceError(f"nested too deeply (more than {MAX_DEPTH} levels)") from None
     check_shape(data)
+    bad = _unencodable_text(data)
+    if bad is not None:
+        from .issues import format_path
+        raise SourceError(f"{format_path(bad)}: text is not valid Unicode (a lone surrogate "
+                          "escape such as \\ud800); it could never be written out")
     doc = Document(data, name)
     doc.duplicate_keys = dups
     return doc
+
+
+def _unencodable_text(data) -> list | None:
+    """Path of the first key or string that UTF-8 cannot encode (JSON's lone surrogates)."""
+    stack: list = [(data, [])]
+    while stack:
+        obj, path = stack.pop()
+        if isinstance(obj, str):
+            if not obj.isascii():
+                try:
+                    obj.encode("utf-8")
+                except UnicodeEncodeError:
+                    return path
+        elif isinstance(obj, dict):
+            for k, v in reversed(list(obj.items())):
+                if isinstance(k, str) and _unencodable_text(k) is not None:
+                    return path + [k.encode("utf-8", "backslashreplace").decode("ascii")]
+                stack.append((v, path + [k]))
+        elif isinstance(obj, list):
+            stack.extend((v, path + [i]) for i, v in reversed(list(enumerate(obj))))
+    return None
 
 
 def load_json_file(path: Path, max_bytes: int = 16 * 1024 * 1024) -> Any:
