@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 
 from ..errors import PolicyError
@@ -39,10 +40,21 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
+MAX_POLICY_FILE_BYTES = 16 * 1024 * 1024
+
+
 def read_policy_file(path) -> dict:
     """Parse a policy JSON file; every failure is a PolicyError naming the file."""
     label = str(path)
     try:
+        info = os.stat(path)
+        # refuse pipes and devices before opening: reading a pipe waits for a writer forever
+        if not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):
+            raise _err("FileNotFound", f"{label}: is not a regular file (a pipe, device or "
+                                       "socket); refusing to read it")
+        if info.st_size > MAX_POLICY_FILE_BYTES:
+            raise _err("FileNotFound", f"{label}: policy file is too large ({info.st_size} "
+                                       f"bytes; the limit is {MAX_POLICY_FILE_BYTES})")
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise _err("FileNotFound", f"{label}: policy file not found") from None
@@ -53,6 +65,8 @@ def read_policy_file(path) -> dict:
                                   f"at byte {e.start})") from None
     except OSError as e:
         raise _err("FileNotFound", f"{label}: cannot read policy file ({e.strerror})") from None
+    except PolicyError:
+        raise
     except ValueError as e:    # a NUL byte in the path
         raise _err("FileNotFound", f"{label}: cannot read policy file ({e})") from None
     try:
