@@ -72,6 +72,10 @@ def _value(v, out, depth):
             _value(sub, out, depth + 1)
 
 
+# _comp and _condition look alike on purpose: they mirror the reference engine's collector,
+# which reads only left/right/values (and conditions) and never the operands of unary and
+# ternary computations nor the expression under "not". Inspecting more would refuse scenario
+# files that SimCash accepts (tests pin this parity).
 def _comp(c, out, depth):
     if not isinstance(c, dict) or depth > _MAX_WALK:
         return
