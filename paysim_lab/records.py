@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 from .engine.events import FIELDS
-from .engine.state import COST_KINDS, IN_QUEUE1, IN_QUEUE2, Agent, World
+from .engine.state import COST_KINDS, IN_QUEUE2, Agent, World
 
 # Columns of one bank's end-of-tick state (persistence.md 3.8 + sim.history()).
 AGENT_STATE_COLUMNS = (

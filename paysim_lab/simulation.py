@@ -17,7 +17,7 @@ import pandas as pd
 
 from .engine.build import build_engine
 from .engine.events import AMOUNT_POS, AGENT_POS, FIELDS, TX_POS
-from .engine.state import COST_KINDS, IN_QUEUE1, IN_QUEUE2, NOWHERE, OVERDUE, SETTLED
+from .engine.state import COST_KINDS, IN_QUEUE1, IN_QUEUE2, NOWHERE
 from .errors import PolicyWarning, SimulationError, SimulationFinished
 from .records import TickRecord, agent_state, event_dicts, queue_rows
 
@@ -79,8 +79,10 @@ class Simulation:
         self._tick_ranges: list[tuple[int, int]] = []  # per tick: (first seq, end seq)
         self._history: list[tuple] = []
         self._tick_stats: list = []
-        self._prev_balance = {a.id: a.balance for a in self.world.agent_list}
-        self._prev_costs = {a.id: list(a.cost_run) for a in self.world.agent_list}
+        # each bank's balance and costs after the previous tick: kept only while a listener
+        # needs TickRecords (their balance_change and *_delta columns)
+        self._prev_balance: dict[str, int] = {}
+        self._prev_costs: dict[str, list[int]] = {}
         self._listeners: list[TickListener] = []
         self._needs_records = False
         self._failed: BaseException | None = None
@@ -103,6 +105,11 @@ class Simulation:
 
     def add_listener(self, fn: TickListener) -> None:
         """Call ``fn(record)`` after every tick with its :class:`TickRecord`."""
+        if not self._needs_records:
+            # no tick has run since the current state: it is the previous tick's end state
+            for a in self.world.agent_list:
+                self._prev_balance[a.id] = a.balance
+                self._prev_costs[a.id] = list(a.cost_run)
         self._listeners.append(fn)
         self._needs_records = True
 
@@ -206,10 +213,6 @@ class Simulation:
             rec = self._record(t, day, start, end, stats)
             for fn in self._listeners:
                 fn(rec)
-        else:
-            for a in w.agent_list:
-                self._prev_balance[a.id] = a.balance
-                self._prev_costs[a.id] = list(a.cost_run)
         if not self.keep_events and stats.is_end_of_day:
             self._seq_base += len(self._log)
             self._log.clear()

@@ -7,7 +7,7 @@ plain dicts with the same keys, so engine tests can build small worlds directly.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any
 
 from .arrivals import ArrivalGenerator, Band, amount_sampler, priority_sampler
 from .scenario_events import ScheduledEvent
@@ -206,5 +206,3 @@ def build_engine(cfg: Any, policies: dict[str, Any], *, seed: int | None = None,
                                     else float(frac))
     return Engine(world, rng, build_engine_config(cfg), build_scenario_events(cfg))
 
-
-PolicyCompiler = Callable[[dict], Any]

@@ -17,8 +17,8 @@ from .scenario_events import ScheduledEvent, apply_event, details_json
 from .settlement import (DeferredCredits, enqueue_queue2, fifo_pass, leave_queue2, compact_queue2,
                          limits_ok, rebuild_queue2_index, reduce_parent, settle)
 from .state import (C_COLLATERAL, C_DEADLINE, C_DELAY, C_EOD, C_FRICTION, C_LIQ_OPP,
-                    C_OVERDRAFT, I64_MAX, IN_QUEUE1, IN_QUEUE2, NOWHERE, OVERDUE, PENDING,
-                    RTGS_RANK, SETTLED, Agent, ReleaseBudget, Transaction, World)
+                    C_OVERDRAFT, IN_QUEUE1, IN_QUEUE2, NOWHERE, OVERDUE, PENDING,
+                    RTGS_RANK, Agent, ReleaseBudget, Transaction, World)
 from .rng import Rng, round_half_away
 
 log = logging.getLogger("paysim_lab.policy")
@@ -124,6 +124,7 @@ class Engine:
         self.pending: list[Transaction] = []
         self.deferred: DeferredCredits | None = None
         self.clock: StepClock | None = None   # set to time the steps (benchmarks)
+        self.q2_at_accrual: dict[str, list[Transaction]] = {}
 
     # ------------------------------------------------------------------ the timeline
     def tick(self) -> TickStats:
@@ -494,7 +495,6 @@ class Engine:
         events = w.events
         kept: list[Transaction] = []
         tail: list[Transaction] = []
-        pending = self.pending
         for tx, d in zip(queue, decisions):
             act = d.action
             if act == "Release":
@@ -592,7 +592,6 @@ class Engine:
             child = self.new_transaction(a, parent.receiver_id, amount, parent.arrival_tick,
                                          parent.deadline_tick, prio, parent_id=parent.tx_id,
                                          split_index=i + 1)
-            child.arrival_tick = parent.arrival_tick
             child_ids.append(child.tx_id)
             events.append(("Arrival", t, child.tx_id, a.id, child.receiver_id, amount,
                            child.deadline_tick, prio, False))
@@ -681,21 +680,10 @@ class Engine:
             sender = agents[tx.sender_id]
             rid = tx.receiver_id
             ok_liq = x <= sender.available_liquidity
-            ok_bi = ok_multi = True
-            if sender.bilateral_limits:
-                lim = sender.bilateral_limits.get(rid)
-                if lim is not None:
-                    cur = sender.bilateral_outflows.get(rid, 0)
-                    if cur + x > lim:
-                        ok_bi = False
-                        events.append(("BilateralLimitExceeded", t, sender.id, rid, tx.tx_id, x,
-                                       cur, lim))
-            ml = sender.multilateral_limit
-            if ml is not None and sender.total_outflow + x > ml:
-                ok_multi = False
-                events.append(("MultilateralLimitExceeded", t, sender.id, tx.tx_id, x,
-                               sender.total_outflow, ml))
-            if ok_liq and ok_bi and ok_multi:
+            ok_limits = limits_ok(sender, rid, x)
+            if not ok_limits:
+                self.limit_events(sender, tx, x, t)
+            if ok_liq and ok_limits:
                 was_overdue = tx.status == OVERDUE
                 before = sender.balance
                 settle(w, tx, t, "rtgs", deferred)
@@ -716,6 +704,20 @@ class Engine:
                 enqueue_queue2(w, tx)
                 events.append(("QueuedRtgs", t, tx.tx_id, tx.sender_id))
         self.pending = []
+
+    def limit_events(self, sender: Agent, tx: Transaction, x: int, t: int) -> None:
+        """Which limit refused ``tx`` at submission (emitted whatever the liquidity outcome)."""
+        events = self.world.events
+        rid = tx.receiver_id
+        lim = sender.bilateral_limits.get(rid)
+        if lim is not None:
+            cur = sender.bilateral_outflows.get(rid, 0)
+            if cur + x > lim:
+                events.append(("BilateralLimitExceeded", t, sender.id, rid, tx.tx_id, x, cur, lim))
+        ml = sender.multilateral_limit
+        if ml is not None and sender.total_outflow + x > ml:
+            events.append(("MultilateralLimitExceeded", t, sender.id, tx.tx_id, x,
+                           sender.total_outflow, ml))
 
     # ------------------------------------------------------------------ S11
     def queue2_pass(self, t: int) -> None:
@@ -780,13 +782,20 @@ class Engine:
                     lst.append(tx)
         return out
 
+    def went_overdue(self, tx: Transaction, t: int) -> int:
+        """TransactionWentOverdue and its one-time deadline penalty (engine.md 7.3)."""
+        p = self.world.costs.deadline_penalty.resolve(tx.amount)
+        self.world.events.append(("TransactionWentOverdue", t, tx.tx_id, tx.sender_id,
+                                  tx.receiver_id, tx.amount, tx.remaining_amount,
+                                  tx.deadline_tick, t - tx.deadline_tick, p))
+        return p
+
     def accrue_costs(self, t: int) -> None:
         w = self.world
         rates = self.rates
-        costs = w.costs
         events = w.events
         q2 = self.queue2_by_sender() if w.queue2 else {}
-        deadline_pen = costs.deadline_penalty
+        self.q2_at_accrual = q2          # Queue 2 does not change again before end of day
         tick_total = 0
         for a in w.agent_list:
             penalty = 0
@@ -794,19 +803,11 @@ class Engine:
             for tx in a.queue1:
                 if t > tx.deadline_tick and tx.status == PENDING:
                     tx.mark_overdue(t)
-                    p = deadline_pen.resolve(tx.amount)
-                    penalty += p
-                    events.append(("TransactionWentOverdue", t, tx.tx_id, tx.sender_id,
-                                   tx.receiver_id, tx.amount, tx.remaining_amount,
-                                   tx.deadline_tick, t - tx.deadline_tick, p))
+                    penalty += self.went_overdue(tx, t)
             own_q2 = q2.get(a.id, ())
             for tx in own_q2:
-                if tx.status == OVERDUE and tx.overdue_tick == t:
-                    p = deadline_pen.resolve(tx.amount)
-                    penalty += p
-                    events.append(("TransactionWentOverdue", t, tx.tx_id, tx.sender_id,
-                                   tx.receiver_id, tx.amount, tx.remaining_amount,
-                                   tx.deadline_tick, t - tx.deadline_tick, p))
+                if tx.status == OVERDUE and tx.overdue_tick == t:   # marked by this tick's passes
+                    penalty += self.went_overdue(tx, t)
             if rates.delay:
                 for tx in a.queue1:
                     weighted += C.delay_weight(tx, rates)
@@ -837,7 +838,7 @@ class Engine:
         events = w.events
         self.stats.is_end_of_day = True
         eod_pen = w.costs.eod_penalty
-        q2 = self.queue2_by_sender() if w.queue2 else {}
+        q2 = self.q2_at_accrual
         total_penalties = 0
         for a in w.agent_list:                                          # E1
             late = [tx for tx in a.queue1 if tx.deadline_tick < t]

@@ -330,3 +330,17 @@ def test_resubmit_from_queue2_goes_back_to_queue1_with_new_priority():
                       ("RtgsResubmission", ("tx_00000000", "A", "None", "Urgent"))]
     sub = [e for e in of_type(events, "RtgsSubmission") if e["tick"] == 2]
     assert sub[0]["rtgs_priority"] == "Urgent"
+
+
+def test_limit_events_at_submission_precede_queueing():
+    cfg = two_banks(scenario_events=[pay("A", "B", 150, 0), pay("A", "B", 40, 0)])
+    cfg["agents"][0]["limits"] = {"bilateral_limits": {"B": 100}, "multilateral_limit": 120}
+    cfg["lsm_config"] = {"enable_bilateral": False, "enable_cycles": False}
+    events = run(engine_for(cfg), 1)
+    s10 = [e for e in events if e[0] in ("BilateralLimitExceeded", "MultilateralLimitExceeded",
+                                         "QueuedRtgs", "RtgsImmediateSettlement")]
+    assert s10 == [
+        ("BilateralLimitExceeded", 0, "A", "B", "tx_00000000", 150, 0, 100),
+        ("MultilateralLimitExceeded", 0, "A", "tx_00000000", 150, 0, 120),
+        ("QueuedRtgs", 0, "tx_00000000", "A"),
+        ("RtgsImmediateSettlement", 0, "tx_00000001", "A", "B", 40, 100_000, 99_960)]
