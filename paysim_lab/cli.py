@@ -327,7 +327,7 @@ def validate(files, compat):
         path = Path(name)
         if not path.is_file():
             click.echo(f"INVALID {name}")
-            click.echo(f"  error: file not found")
+            click.echo("  error: file not found")
             bad += 1
             continue
         kind = _kind_of(path)

@@ -33,6 +33,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .engine.events import FIELDS
+from .report import money as _money
 
 __all__ = ["RunData", "liquidity", "collateral", "budgets", "queues", "costs",
            "settlement_flow", "lsm", "timeline", "find_traces", "COST_KINDS"]
@@ -265,12 +266,6 @@ def _dollars(cents: Iterable) -> list:
     return [None if c is None else c / 100 for c in cents]
 
 
-def _money(c) -> str:
-    """$1,234.56 for 123456 cents."""
-    if c is None:
-        return "n/a"
-    sign = "-" if c < 0 else ""
-    return f"${sign}{abs(c) // 100:,}.{abs(c) % 100:02d}"
 
 
 def _details_text(d: dict) -> str:

@@ -33,13 +33,13 @@ SUMMARY_COLUMNS = ("num_arrivals", "num_settlements", "num_lsm_releases", "total
                    "queue1_total", "queue2_total", "is_end_of_day")
 
 
-def canonical_json(value) -> str:
+def canonical_json(value, sort_keys: bool = True) -> str:
     """Canonical JSON (persistence.md 3.0): sorted keys, no spaces, NaN/inf as strings.
 
     >>> canonical_json({"b": 1, "a": [float("nan"), 5.0]})
     '{"a":["NaN",5.0],"b":1}'
     """
-    return json.dumps(_encode_nonfinite(value), sort_keys=True, separators=(",", ":"),
+    return json.dumps(_encode_nonfinite(value), sort_keys=sort_keys, separators=(",", ":"),
                       ensure_ascii=False, allow_nan=False)
 
 

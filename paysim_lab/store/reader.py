@@ -14,13 +14,12 @@ import pandas as pd
 
 from ..engine.events import FIELDS
 from ..errors import StoreError
-from ..records import AGENT_STATE_COLUMNS, QUEUE_COLUMNS, TickRecord, canonical_json, decode_float
+from ..records import (AGENT_STATE_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, TickRecord,
+                       canonical_json, decode_float)
 from ..report import Filters, RunInfo, VerboseLog
 
 # Float-typed event fields whose NaN/inf values are stored as strings (persistence.md 3.0).
 FLOAT_FIELDS = ("old_value", "new_value", "fraction")
-SUMMARY_FIELDS = ("num_arrivals", "num_settlements", "num_lsm_releases", "total_cost",
-                  "queue1_total", "queue2_total", "is_end_of_day")
 CHUNK_TICKS = 500
 
 
@@ -130,12 +129,12 @@ def tick_records(con, run_id: str, lo: int, hi: int) -> Iterator[TickRecord]:
 def _chunk(con, run_id: str, lo: int, hi: int) -> list[TickRecord]:
     params = [run_id, lo, hi]
     summaries = con.execute(
-        f"SELECT tick, day, {', '.join(SUMMARY_FIELDS)} FROM tick_summaries "
+        f"SELECT tick, day, {', '.join(SUMMARY_COLUMNS)} FROM tick_summaries "
         "WHERE simulation_id = ? AND tick BETWEEN ? AND ? ORDER BY tick", params).fetchall()
     recs: dict[int, TickRecord] = {}
     out = []
     for row in summaries:
-        rec = TickRecord(row[0], row[1], [], dict(zip(SUMMARY_FIELDS, row[2:])), [], [])
+        rec = TickRecord(row[0], row[1], [], dict(zip(SUMMARY_COLUMNS, row[2:])), [], [])
         recs[row[0]] = rec
         out.append(rec)
     state_cols = [c for c in AGENT_STATE_COLUMNS]
@@ -218,14 +217,7 @@ def jsonl_line(ev: dict) -> str:
     obj = {"event_type": et, "tick": ev["tick"]}
     for name in FIELDS[et]:
         obj[name] = ev.get(name)
-    return canonical_json_ordered(obj)
-
-
-def canonical_json_ordered(obj: dict) -> str:
-    """Compact JSON keeping key order (NaN/inf written as strings, as in canonical JSON)."""
-    from ..records import _encode_nonfinite
-    return json.dumps(_encode_nonfinite(obj), separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return canonical_json(obj, sort_keys=False)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ import pyarrow as pa
 from ..engine.events import FIELDS
 from ..engine.state import OVERDUE, SETTLED
 from ..errors import StoreError
-from ..records import AGENT_STATE_COLUMNS, QUEUE_COLUMNS, TickRecord, canonical_json
+from ..records import (AGENT_STATE_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, TickRecord,
+                       canonical_json)
 from ..report import RunInfo
 from .schema import (AGENT_QUEUE_SNAPSHOTS, AGENT_STATE_REGISTERS, COLLATERAL_EVENTS,
                      DAILY_AGENT_METRICS, POLICY_SNAPSHOTS, SIMULATION_EVENTS,
@@ -374,8 +375,7 @@ class RunWriter:
             sum_cols["simulation_id"].append(rid)
             sum_cols["tick"].append(t)
             sum_cols["day"].append(d)
-            for n in ("num_arrivals", "num_settlements", "num_lsm_releases", "total_cost",
-                      "queue1_total", "queue2_total", "is_end_of_day"):
+            for n in SUMMARY_COLUMNS:
                 sum_cols[n].append(s[n])
             self._track_day(rec, daily, aqs)
         batch = [

@@ -17,6 +17,7 @@ from typing import Any
 import ipywidgets as W
 
 from ..errors import PolicyError, SimulationError
+from ..report import money as _money
 from ._base import WidgetView, esc
 from .policy_editor import PolicyEditor
 from .stepper import Stepper
@@ -24,9 +25,6 @@ from .stepper import Stepper
 __all__ = ["Dashboard"]
 
 
-def _money(c: int) -> str:
-    sign = "-" if c < 0 else ""
-    return f"${sign}{abs(c) // 100:,}.{abs(c) % 100:02d}"
 
 
 class Dashboard(WidgetView):

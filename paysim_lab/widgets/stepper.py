@@ -20,6 +20,7 @@ from .. import plots
 from ..engine.events import FIELDS, record_agent_id
 from ..errors import PolicyError, SimulationError, SimulationFinished
 from ..records import TickRecord
+from ..report import money as _money
 from ._base import WidgetView, esc
 
 __all__ = ["Stepper", "CHARTS"]
@@ -58,9 +59,6 @@ def sync_figure(fw: go.FigureWidget, fig: go.Figure) -> None:
         fw.layout = fig.layout
 
 
-def _money(c) -> str:
-    sign = "-" if c < 0 else ""
-    return f"${sign}{abs(c) // 100:,}.{abs(c) % 100:02d}"
 
 
 class Stepper(WidgetView):
@@ -240,8 +238,9 @@ class Stepper(WidgetView):
         done = self.sim.done
         for b in (self.step1_button, self.step10_button, self.run_button):
             b.disabled = done
+        data = plots.RunData.of(self.sim)   # history and event frames built once per refresh
         for name, fw in self.figures.items():
-            fig = CHARTS[name](self.sim)
+            fig = CHARTS[name](data)
             self._base_shapes[name] = tuple(fig.layout.shapes)
             self._mark(fig, name)
             sync_figure(fw, fig)
