@@ -114,6 +114,12 @@ def read_text(text: str, name: str) -> Document:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if mark is not None and _flow_depth(text, mark.index) > MAX_DEPTH:
+            # Some parser releases refuse deep nesting themselves, before our own guard runs;
+            # say the same thing whichever guard fired.
+            raise SourceError(f"line {mark.line + 1}, column {mark.column + 1}: nested too "
+                              f"deeply (more than {MAX_DEPTH} levels)",
+                              mark.line + 1, mark.column + 1) from None
         problem = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.problem:
             problem = f"{exc.problem} ({exc.context})"
@@ -131,6 +137,31 @@ def read_text(text: str, name: str) -> Document:
     doc = Document(data, name, node=node)
     doc.duplicate_keys = dups
     return doc
+
+
+def _flow_depth(text: str, end: int) -> int:
+    """Open ``[``/``{`` brackets before ``end``, skipping quoted strings and comments.
+
+    Only used to name the problem of a parse that has already failed, so an approximation
+    (block scalars are not recognised) can at worst change the wording of that error.
+    """
+    depth = 0
+    quote = None
+    comment = False
+    for ch in text[:end]:
+        if comment:
+            comment = ch != "\n"
+        elif quote is not None:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#":
+            comment = True
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+    return depth
 
 
 def read_json_text(text: str, name: str) -> Document:

@@ -13,6 +13,7 @@ import copy
 import importlib.util
 import logging
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -138,7 +139,6 @@ HOSTILE = {
     "python_object.yaml": "python_object.yaml: line 1, column 1: YAML syntax error: could not "
                           "determine a constructor for the tag "
                           "'tag:yaml.org,2002:python/object:builtins.dict'",
-    "deep_flow.yaml": "deep_flow.yaml: nested too deeply (more than 300 levels)",
     "deep.json": "deep.json: nested too deeply (more than 300 levels)",
     "list_root.yaml": "list_root.yaml: the top level must be a mapping of scenario keys "
                       "(simulation, agents, ...)",
@@ -159,6 +159,23 @@ def test_hostile_scenario_files_are_refused_with_a_located_message(name, tmp_pat
         within_5s(lambda: psl.load_scenario(name))
     assert str(err.value) == HOSTILE[name]
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]   # no tag ran, nothing written
+
+
+def test_deep_flow_nesting_is_refused_by_a_depth_guard_naming_file_place_and_problem(tmp_path):
+    # The parser may refuse the depth itself (with a position) before our guard measures the
+    # parsed document; both must read as our own message.
+    path = tmp_path / "deep_flow.yaml"
+    path.write_text(fuzzer.HOSTILE_TEXTS["deep_flow.yaml"], encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        within_5s(lambda: psl.load_scenario(path))
+    assert re.fullmatch(rf"{re.escape(str(path))}: (line 1, column \d+: )?nested too deeply "
+                        r"\(more than 300 levels\)", str(err.value))
+
+
+def test_flow_depth_counts_open_brackets_outside_strings_and_comments():
+    from paysim_lab.config.reading import _flow_depth
+    text = "a: [[{'[': \"{\"}, # [[[\n  [x"
+    assert _flow_depth(text, len(text)) == 3
 
 
 def test_non_finite_numbers_are_refused_for_every_field_that_has_one(tmp_path):
