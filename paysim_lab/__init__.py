@@ -45,3 +45,8 @@ def __getattr__(name: str):
         globals()[name] = value
         return value
     raise AttributeError(f"module 'paysim_lab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # Tab completion and dir() list the lazily loaded names too.
+    return sorted(set(globals()) | set(__all__))

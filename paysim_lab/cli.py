@@ -286,7 +286,7 @@ def runs(db):
             and str(r.started_at) != "NaT" else ""
         rows.append((r.run_id, r.scenario_name or "", str(r.seed),
                      f"{r.ticks_run}/{r.total_ticks}", r.status, started,
-                     "" if r.error is None else str(r.error)))
+                     r.error if isinstance(r.error, str) else ""))
     click.echo(_table(rows), nl=False)
 
 
@@ -307,11 +307,13 @@ def _kind_of(path: Path) -> str:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError):
         return "policy" if path.suffix.lower() == ".json" else "scenario"
-    if isinstance(doc, dict) and "agents" in doc:
-        return "scenario"
-    if path.suffix.lower() in (".yaml", ".yml") and not isinstance(doc, dict):
-        return "scenario"
-    return "policy"
+    if isinstance(doc, dict):
+        # Experiment files and misspelt scenarios go to the scenario loader, which says what
+        # they are; only a document with policy keys is read as a policy.
+        from .config.loader import POLICY_KEYS
+        return "policy" if any(k in doc for k in POLICY_KEYS) and "agents" not in doc \
+            else "scenario"
+    return "scenario" if path.suffix.lower() in (".yaml", ".yml") else "policy"
 
 
 @main.command()
@@ -360,6 +362,17 @@ def validate(files, compat):
 
 
 # ---------------------------------------------------------------------------- db
+@main.command()
+@click.argument("kind", type=click.Choice(["scenario", "policy"]))
+def schema(kind):
+    """Print the JSON Schema of scenario or policy files (for editors and validators)."""
+    if kind == "scenario":
+        from .config.schema import scenario_json_schema as build
+    else:
+        from .policy.schema import policy_json_schema as build
+    click.echo(json.dumps(build(), indent=2, sort_keys=True))
+
+
 @main.group()
 def db():
     """Inspect and maintain a store."""

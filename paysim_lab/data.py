@@ -14,15 +14,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# The package is installed in editable mode, so data/ sits next to the package folder.
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+def _find_data_dir() -> Path:
+    # An installed wheel carries the files as paysim_lab/_data; a source checkout (editable
+    # install, or the repository on sys.path) keeps them in the top-level data/ folder.
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "_data", package.parent / "data"):
+        if (candidate / "scenarios").is_dir():
+            return candidate
+    return package / "_data"
+
+
+DATA_DIR = _find_data_dir()
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
 POLICY_SUFFIXES = (".json",)
 
 
 def data_dir() -> Path:
-    """The bundled data folder (``<repo>/data``)."""
+    """The bundled data folder (``data/`` of a checkout, ``paysim_lab/_data`` when installed).
+
+    >>> (data_dir() / "scenarios").is_dir()
+    True
+    """
     return DATA_DIR
 
 

@@ -62,6 +62,24 @@ def suggest(word, choices) -> str | None:
     return close[0] if close else None
 
 
+def _misspelt_hint(raw, segs: Segments) -> str:
+    """`` (found 'openning_balance': a misspelling?)`` when a sibling key is a near spelling."""
+    if not segs or not isinstance(segs[-1], str):
+        return ""
+    parent = raw
+    for seg in segs[:-1]:
+        try:
+            parent = parent[seg]
+        except (KeyError, IndexError, TypeError):
+            return ""
+    if not isinstance(parent, dict):
+        return ""
+    wanted = segs[-1]
+    others = [k for k in parent if isinstance(k, str) and k != wanted]
+    near = [k for k in others if suggest(k, [wanted]) == wanted]
+    return f" (found {near[0]!r}: a misspelling of {wanted!r}?)" if near else ""
+
+
 def loc_to_segments(loc, raw) -> Segments:
     """Map a pydantic error location onto the raw mapping (drops discriminator tags)."""
     segs: Segments = []
@@ -220,6 +238,8 @@ class Issues:
                 continue
             segs = loc_to_segments(loc, raw)
             segs, message = describe_pydantic_error(err, segs)
+            if err["type"] == "missing":
+                message += _misspelt_hint(raw, segs)
             self.error(segs, message)
 
     def warning_texts(self) -> list[str]:

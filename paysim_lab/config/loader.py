@@ -28,6 +28,26 @@ def _source_label(source) -> str:
     return f"<{type(source).__name__}>"
 
 
+POLICY_KEYS = ("policy_id", "payment_tree", "bank_tree", "strategic_collateral_tree",
+               "end_of_tick_collateral_tree")
+
+
+def _other_document_kind(data: dict) -> str | None:
+    """Why a document without ``agents`` is some other kind of file, when it clearly is."""
+    if "agents" in data:
+        return None
+    if isinstance(data.get("scenario"), str) and (
+            "evaluation" in data or "optimized_agents" in data or "convergence" in data):
+        return (f"this is an experiment file (it names the scenario {data['scenario']!r}), "
+                "not a scenario: run it with `paysim experiment`, or load the scenario it "
+                "names")
+    if any(key in data for key in POLICY_KEYS):
+        return ("this is a policy file (it has policy_id or a decision tree), not a scenario: "
+                "check it with `paysim validate` or load it with psl.load_policy, and attach "
+                "it to agents with policy: {type: FromJson, json_path: ...}")
+    return None
+
+
 def load_scenario(source, compat: str | None = None, *, allowed_policy_dirs=None,
                   base_dir=None) -> Scenario:
     """Load a scenario file (.yaml/.yml/.json) or dict into a validated ``Scenario``.
@@ -70,6 +90,10 @@ def _load(source, label, compat, allowed_policy_dirs, base_dir) -> Scenario:
         what = "the file is empty" if data is None else (
             "the top level must be a mapping of scenario keys (simulation, agents, ...)")
         issues.error("", what)
+        raise issues.exception()
+    other = _other_document_kind(data)
+    if other:
+        issues.error("", other)
         raise issues.exception()
     for segs, key, line in doc.duplicate_keys:
         issues.warn(segs + [key], "written twice in the same mapping; the later value wins",

@@ -385,6 +385,13 @@ class Penalty(Block):
                                    "{mode: rate, bps_per_event: X}")
         return data
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema, handler):
+        # The file may also give a bare number of cents (see _from_number).
+        return {"anyOf": [{"type": "integer", "minimum": 0,
+                           "description": "a fixed penalty in cents"},
+                          handler(core_schema)]}
+
     @model_validator(mode="after")
     def _required_field(self):
         if self.mode == "fixed" and self.amount is None:

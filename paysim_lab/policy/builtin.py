@@ -12,6 +12,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from ..data import policies_dir
 from ..errors import PolicyError
 from .ir import copy_json
 from .numeric import is_json_number, json_number
@@ -30,11 +31,6 @@ BUILTIN_PARAMETERS = {
     "LiquiditySplitting": ("max_splits", "min_split_amount"),
     "MockSplitting": ("num_splits",),
 }
-
-
-def policies_dir() -> Path:
-    """The bundled ``data/policies`` folder."""
-    return Path(__file__).resolve().parents[2] / "data" / "policies"
 
 
 @lru_cache(maxsize=None)

@@ -12,6 +12,7 @@ import yaml
 import paysim_lab as psl
 from paysim_lab.config import EngineConfig, Scenario, load_scenario, policies
 from paysim_lab.config._testing import stub_policy_api
+from paysim_lab.errors import ScenarioError
 from paysim_lab.errors import ScenarioWarning
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
@@ -488,8 +489,12 @@ REFERENCE = _reference_scenarios()
 @pytest.mark.parametrize("path", REFERENCE, ids=[p.name for p in REFERENCE])
 @pytest.mark.parametrize("compat", ["extended", "simcash"])
 def test_reference_file_loads(path, compat):
-    if not _is_scenario(path):
-        pytest.skip(f"{path.name} is an experiment file (it names a scenario), not a scenario")
+    if not _is_scenario(path):   # an experiment file: said so, not reported key by key
+        with pytest.raises(ScenarioError) as err:
+            load_scenario(path, compat=compat)
+        assert str(err.value).startswith(f"{path}: this is an experiment file (it names the "
+                                         "scenario ")
+        return
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
         s = load_scenario(path, compat=compat)
