@@ -15,7 +15,7 @@ __all__ = [
     "ScenarioError", "PolicyError", "PolicyRuntimeError", "PolicyWarning", "ScenarioWarning",
     "SimulationError", "SimulationFinished", "StoreError",
     "load_scenario", "load_policy", "Scenario", "Policy", "Simulation", "Store", "data",
-    "plots", "widgets", "sweep", "experiments", "describe",
+    "plots", "widgets", "sweep", "experiments", "describe", "indicators", "indicator_plots",
 ]
 
 # Heavy layers (pandas, duckdb, plotly, ipywidgets) load on first use, so `import paysim_lab`
@@ -33,6 +33,8 @@ _LAZY = {
     "plots": ("paysim_lab.plots", None),
     "widgets": ("paysim_lab.widgets", None),
     "experiments": ("paysim_lab.experiments", None),
+    "indicators": ("paysim_lab.indicators", None),
+    "indicator_plots": ("paysim_lab.indicator_plots", None),
 }
 
 

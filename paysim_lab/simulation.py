@@ -351,6 +351,15 @@ class Simulation:
             rows.append(row)
         return pd.DataFrame(rows)
 
+    def indicators(self, level: str = "bank", **kwargs) -> pd.DataFrame:
+        """Standard RTGS indicators (docs/indicators.md): ``level`` "bank" (one row per bank
+        per day), "system" (one row per day) or "throughput" (intraday curves).
+
+        >>> sim.indicators("system")[["day", "settlement_rate"]]   # doctest: +SKIP
+        """
+        from .indicators import indicators
+        return indicators(self, None, level, **kwargs)
+
     def state_registers(self) -> pd.DataFrame:
         """Current state registers: one row per bank and register."""
         rows = [(a.id, k, v) for a in self.world.agent_list

@@ -157,6 +157,15 @@ class Store:
         """A run's events, same columns as ``Simulation.events``."""
         return reader.events_frame(self.connection, run_id)
 
+    def indicators(self, run_id: str | None = None, level: str = "bank",
+                   **kwargs) -> pd.DataFrame:
+        """A stored run's RTGS indicators, as ``Simulation.indicators`` (docs/indicators.md).
+
+        >>> store.indicators(run_id, "system")   # doctest: +SKIP
+        """
+        from ..indicators import indicators
+        return indicators(self, run_id, level, **kwargs)
+
     def state_registers(self, run_id: str) -> pd.DataFrame:
         """tick, agent_id, register_key, register_value: each register's value at tick end."""
         return reader.registers_frame(self.connection, run_id)
