@@ -15,7 +15,8 @@ __all__ = [
     "ScenarioError", "PolicyError", "PolicyRuntimeError", "PolicyWarning", "ScenarioWarning",
     "SimulationError", "SimulationFinished", "StoreError",
     "load_scenario", "load_policy", "Scenario", "Policy", "Simulation", "Store", "data",
-    "plots", "widgets", "sweep", "experiments", "describe", "indicators", "indicator_plots",
+    "plots", "widgets", "sweep", "evaluate", "experiments", "describe", "indicators",
+    "indicator_plots",
 ]
 
 # Heavy layers (pandas, duckdb, plotly, ipywidgets) load on first use, so `import paysim_lab`
@@ -29,6 +30,7 @@ _LAZY = {
     "Simulation": ("paysim_lab.simulation", "Simulation"),
     "Store": ("paysim_lab.store", "Store"),
     "sweep": ("paysim_lab.experiments", "sweep"),
+    "evaluate": ("paysim_lab.experiments", "evaluate"),
     "data": ("paysim_lab.data", None),
     "plots": ("paysim_lab.plots", None),
     "widgets": ("paysim_lab.widgets", None),

@@ -9,10 +9,15 @@
 """
 from __future__ import annotations
 
+from . import stats
 from .equilibrium import BestResponse, EquilibriumResult, best_response, find_equilibrium
 from .params import agent_parameter_path, apply_assignments, set_path
-from .sweep import SUMMARY_COLUMNS, run_points, sweep
+from .game import Game
+from .evaluate import Evaluation, compare, evaluate
+from .profiles import profile_assignments
+from .sweeps import SUMMARY_COLUMNS, run_points, sweep
 
 __all__ = ["sweep", "best_response", "find_equilibrium", "BestResponse", "EquilibriumResult",
            "apply_assignments", "set_path", "agent_parameter_path", "run_points",
-           "SUMMARY_COLUMNS"]
+           "SUMMARY_COLUMNS", "evaluate", "compare", "Evaluation", "profile_assignments",
+           "stats", "Game"]

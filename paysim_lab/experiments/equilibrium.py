@@ -16,119 +16,14 @@ is simulated at most once per search.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Mapping, NamedTuple, Sequence
+from typing import Any, Mapping, Sequence
 
-from ..errors import SimulationError
+from .game import BestResponse, EquilibriumResult, Game
 from .params import agent_index, agent_parameter_path
-from .sweep import Base, load_base, run_points
+from .profiles import DEFAULT_PARAMETER
+from .sweeps import Base
 
-
-class BestResponse(NamedTuple):
-    """A bank's best value on the grid and its cost at every grid value.
-
-    Unpacks as ``value, costs``; ``cost`` is the cost at ``value``.
-    """
-
-    value: Any
-    costs: dict
-
-    @property
-    def cost(self):
-        return self.costs[self.value]
-
-
-@dataclass
-class EquilibriumResult:
-    """Outcome of :func:`find_equilibrium`.
-
-    ``equilibrium``: agent -> value where the search stopped; ``costs``: agent -> cost there;
-    ``converged``: True when a whole round of best responses changed nothing (a pure Nash
-    equilibrium on the grid); ``path``: one dict per best-response step (``round``,
-    ``agent``, ``previous``, ``value``, ``cost``, ``profile`` after the step), starting with
-    the ``round`` 0 entry holding the start profile.
-    """
-
-    equilibrium: dict
-    costs: dict
-    converged: bool
-    rounds: int
-    path: list = field(default_factory=list)
-    parameter: str = "liquidity_allocation_fraction"
-
-    def path_frame(self):
-        """The search path as a DataFrame (one row per step, one column per agent's value)."""
-        import pandas as pd
-        rows = []
-        for step in self.path:
-            row = {k: step[k] for k in ("round", "agent", "previous", "value", "cost")}
-            row.update({f"value_{a}": v for a, v in step["profile"].items()})
-            rows.append(row)
-        return pd.DataFrame(rows)
-
-    def __repr__(self) -> str:
-        state = "converged" if self.converged else "not converged"
-        return (f"EquilibriumResult({self.parameter}: {self.equilibrium}, costs={self.costs}, "
-                f"{state} after {self.rounds} round(s))")
-
-
-class _Game:
-    """Simulates profiles (agent -> value) and remembers each profile's costs."""
-
-    def __init__(self, scenario, agents: Sequence[str], parameter: str, seeds, run_options):
-        self.base: Base = load_base(scenario)
-        if isinstance(agents, str) or not agents:
-            raise ValueError(f"agents must be a non-empty list of agent ids, got {agents!r}")
-        self.agents = list(dict.fromkeys(agents))
-        self.paths = {a: agent_parameter_path(a, parameter) for a in self.agents}
-        for a, path in self.paths.items():
-            agent_index(self.base.doc, a, path)  # unknown agent: error naming the path
-        self.parameter = parameter
-        self.seeds = seeds
-        self.run_options = run_options
-        self.cache: dict[tuple, dict] = {}
-
-    def key(self, profile: Mapping[str, Any]) -> tuple:
-        return tuple(profile[a] for a in self.agents)
-
-    def costs(self, profiles: Sequence[Mapping[str, Any]]) -> list[dict]:
-        """agent -> mean cost (cents) for each profile, simulating only the new ones."""
-        todo = []
-        for p in profiles:
-            k = self.key(p)
-            if k not in self.cache and k not in todo:
-                todo.append(k)
-        if todo:
-            paths = [self.paths[a] for a in self.agents]
-            frame = run_points(self.base, paths, todo, seeds=self.seeds, **self.run_options)
-            n = len(frame) // len(todo)
-            errors = frame["error"].tolist()
-            for i, error in enumerate(errors):
-                if error is not None:
-                    where = ", ".join(f"{a}={v!r}" for a, v in zip(self.agents, todo[i // n]))
-                    raise SimulationError(f"{self.parameter} game: the run with {where}, seed "
-                                          f"{int(frame['seed'].iloc[i])} failed: {error}")
-            for i, k in enumerate(todo):
-                part = frame.iloc[i * n:(i + 1) * n]
-                self.cache[k] = {a: _mean(part[f"cost_{a}"].tolist())
-                                 for a in self.base.agent_ids}
-        return [self.cache[self.key(p)] for p in profiles]
-
-    def best_response(self, agent: str, grid: Sequence, profile: Mapping[str, Any]) -> BestResponse:
-        options = list(dict.fromkeys(grid))
-        if not options:
-            raise ValueError("grid must hold at least one value")
-        trials = [{**profile, agent: v} for v in options]
-        costs = {v: c[agent] for v, c in zip(options, self.costs(trials))}
-        # Ties go to the smaller value: less liquidity (or a lower setting) for the same cost.
-        best = min(options, key=lambda v: (costs[v], v))
-        return BestResponse(best, costs)
-
-
-def _mean(values: list):
-    if len(values) == 1:
-        return values[0]
-    return sum(values) / len(values)
+__all__ = ["best_response", "find_equilibrium", "BestResponse", "EquilibriumResult"]
 
 
 def _current_value(base: Base, agent: str, parameter: str):
@@ -164,22 +59,33 @@ def best_response(scenario, agent: str, parameter: str, grid: Sequence,
     """
     others = dict(others or {})
     others.pop(agent, None)
-    game = _Game(scenario, [agent, *others], parameter, seeds,
-                 {"backend": backend, "client": client, "workers": workers})
-    return game.best_response(agent, grid, {agent: None, **others})
+    game = Game(scenario, {agent: list(grid), **{o: [v] for o, v in others.items()}},
+                seeds=seeds, parameter=parameter, backend=backend, client=client,
+                workers=workers)
+    if not game.strategies[agent]:
+        raise ValueError("grid must hold at least one value")
+    return game.best_response(agent, {agent: game.strategies[agent][0], **others})
 
 
-def find_equilibrium(scenario, agents: Sequence[str],
-                     parameter: str = "liquidity_allocation_fraction",
+def find_equilibrium(scenario, agents: Sequence[str] | None = None,
+                     parameter: str = DEFAULT_PARAMETER,
                      grid: Sequence = (), start: Mapping[str, Any] | None = None,
-                     max_rounds: int = 20, *, seeds=None, backend: str = "serial",
-                     client=None, workers: int | None = None) -> EquilibriumResult:
-    """Iterated best responses: each bank in turn picks its best ``grid`` value given the
-    others' current values, until a whole round changes nothing or ``max_rounds`` is reached.
+                     max_rounds: int = 20, *, strategies: Mapping[str, Any] | None = None,
+                     seeds=None, n_resamples: int = 0, confidence: float = 0.95,
+                     backend: str = "serial", client=None, workers: int | None = None
+                     ) -> EquilibriumResult:
+    """Iterated best responses: each bank in turn picks its best strategy given the others'
+    current ones, until a whole round changes nothing (``converged``), the search returns to
+    a profile it left (``cycle``) or ``max_rounds`` is reached.
 
-    ``start`` (agent -> value) defaults to the scenario's own values (the first grid value
-    where the scenario does not set one). ``parameter`` as in :func:`best_response`.
-    Returns an :class:`EquilibriumResult`.
+    Strategies: either ``agents`` + ``grid`` (every bank chooses a value of ``parameter`` from
+    ``grid``) or ``strategies`` (bank -> list of values, list of dicts, or dict
+    parameter -> list of values for several dimensions, e.g.
+    ``{"BANK_A": {"liquidity_allocation_fraction": [0, 0.1], "policy.release_tick": [0, 1]}}``).
+    ``start`` (agent -> strategy) defaults to the scenario's own values for one parameter
+    (the first grid value where the scenario does not set one), else each bank's first
+    strategy. ``n_resamples`` > 0 adds intervals on the equilibrium point by resampling
+    ``seeds`` (see :meth:`Game.equilibrium_intervals`). Returns an :class:`EquilibriumResult`.
 
     >>> r = find_equilibrium("data/scenarios/liquidity_game_2period.yaml",
     ...                      agents=["BANK_A", "BANK_B"],
@@ -187,36 +93,30 @@ def find_equilibrium(scenario, agents: Sequence[str],
     >>> r.equilibrium, r.converged                                    # doctest: +SKIP
     ({'BANK_A': 0.0, 'BANK_B': 0.2}, True)
     """
-    grid = list(grid)
-    if not grid:
-        raise ValueError("grid must hold at least one value")
+    if strategies is None:
+        grid = list(grid)
+        if not grid:
+            raise ValueError("grid must hold at least one value")
+        if agents is None or isinstance(agents, str) or not agents:
+            raise ValueError(f"agents must be a non-empty list of agent ids, got {agents!r}")
+        strategies = {a: grid for a in dict.fromkeys(agents)}
+    elif agents is not None or list(grid):
+        raise ValueError("give either strategies= or agents= with grid=, not both")
     if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
         raise ValueError(f"max_rounds must be a positive integer, got {max_rounds!r}")
-    game = _Game(scenario, agents, parameter, seeds,
-                 {"backend": backend, "client": client, "workers": workers})
+    game = Game(scenario, strategies, seeds=seeds, parameter=parameter, backend=backend,
+                client=client, workers=workers)
     profile = {}
     for a in game.agents:
         if start is not None and a in start:
             profile[a] = start[a]
-        else:
-            current = _current_value(game.base, a, parameter)
-            profile[a] = current if current is not None else grid[0]
-    path = [{"round": 0, "agent": None, "previous": None, "value": None,
-             "cost": None, "profile": dict(profile)}]
-    converged = False
-    rounds = 0
-    while rounds < max_rounds and not converged:
-        rounds += 1
-        changed = False
-        for a in game.agents:
-            br = game.best_response(a, grid, profile)
-            previous = profile[a]
-            profile[a] = br.value
-            changed |= br.value != previous
-            path.append({"round": rounds, "agent": a, "previous": previous, "value": br.value,
-                         "cost": br.cost, "profile": dict(profile)})
-        converged = not changed
-    final = game.costs([profile])[0]
-    return EquilibriumResult(equilibrium=dict(profile), costs={a: final[a] for a in game.agents},
-                             converged=converged, rounds=rounds, path=path,
-                             parameter=parameter)
+            continue
+        one_dim = not any(isinstance(s, Mapping) for s in game.strategies[a])
+        current = _current_value(game.base, a, parameter) if one_dim else None
+        profile[a] = current if current is not None else game.strategies[a][0]
+    result = game.iterate(profile, max_rounds)
+    if n_resamples:
+        game.equilibrium_intervals(result, n_resamples, confidence, start=profile,
+                                   max_rounds=max_rounds)
+    result.game = game
+    return result

@@ -305,37 +305,77 @@ def sweep(scenario, grid: Mapping[str, Sequence] | None = None,
                       client=client, store=store, workers=workers, progress=progress)
 
 
-def run_points(base: Base, paths: Sequence[str], combos: Sequence[tuple], seeds=None,
+def run_points(base, paths: Sequence[str], combos: Sequence[tuple], seeds=None,
                metrics: Metrics | None = None, backend: str | None = None, client=None,
                store=None, workers: int | None = None, progress: bool = False):
     """Run explicit combinations (one value per path each) with every seed; see :func:`sweep`.
 
-    The building block of ``sweep`` (which passes the grid's product) and of the equilibrium
-    search (which passes the profiles it still needs).
+    ``base`` is a loaded :class:`paysim_lab.Scenario`, a scenario file path or a dict (or
+    the prepared form :func:`load_base` returns). The building block of ``sweep`` (which passes
+    the grid's product) and of the equilibrium search (which passes the profiles it still
+    needs).
+
+    >>> frame = run_points(psl.load_scenario("data/scenarios/liquidity_game_2period.yaml"),
+    ...                    ["agents.BANK_A.liquidity_allocation_fraction"], [(0.0,), (0.1,)],
+    ...                    backend="serial")                           # doctest: +SKIP
+    >>> len(frame)                                                      # doctest: +SKIP
+    2
+    """
+    base = base if isinstance(base, Base) else load_base(base)
+    paths = list(paths)
+    for path in paths:
+        split_path(path)
+    assignments = []
+    for combo in combos:
+        combo = tuple(combo)
+        if len(combo) != len(paths):
+            raise ValueError(f"each combination needs one value per path ({len(paths)}), got "
+                             f"{combo!r}")
+        assignments.append(dict(zip(paths, combo)))
+    seed_list = _seed_list(seeds, base.seed)
+    results = run_assignments(base, assignments, seed_list, metrics=metrics, backend=backend,
+                              client=client, store=store, workers=workers, progress=progress)
+    rows = []
+    for c, combo in enumerate(assignments):
+        for s, seed in enumerate(seed_list):
+            row = dict(combo)
+            row["seed"] = seed
+            row.update(results[c][s])
+            rows.append(row)
+    return _frame(paths, rows, base.agent_ids, with_run_id=store is not None)
+
+
+def run_assignments(base: Base, assignments: Sequence[Mapping[str, Any]], seeds: Sequence[int],
+                    metrics: Metrics | None = None, backend: str | None = None, client=None,
+                    store=None, workers: int | None = None, progress: bool = False
+                    ) -> list[list[dict]]:
+    """Run each assignment (path -> value) with every seed: ``result[assignment][seed]`` = the
+    run's result columns (summary, ``cost_<AGENT>``, metrics, ``error``).
+
+    Assignments may set different paths: what one does not set keeps the scenario's value.
     """
     backend = _resolve_backend(backend, client)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
                                 or workers < 1):
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
-    paths = list(paths)
-    seed_list = _seed_list(seeds, base.seed)
+    seed_list = _seed_list(list(seeds), base.seed)
     n_seeds = len(seed_list)
     packed = _pack_metrics(metrics)
     n_workers = workers or os.cpu_count() or 1
 
     # Row index = combination index * n_seeds + seed index: grid x seed order.
-    results: list[dict | None] = [None] * (len(combos) * n_seeds)
+    results: list[dict | None] = [None] * (len(assignments) * n_seeds)
     prepared = []
     new_warnings: dict[str, None] = {}
-    for c, combo in enumerate(combos):
-        sc, error, texts = prepare(base, dict(zip(paths, combo)))
+    for c, assignment in enumerate(assignments):
+        sc, error, texts = prepare(base, dict(assignment))
         new_warnings.update((t, None) for t in texts if t not in base.warnings)
         if error is not None:
             results[c * n_seeds:(c + 1) * n_seeds] = [{"error": error}] * n_seeds
         else:
             prepared.append((c, sc))
     for text in new_warnings:
-        warnings.warn(f"{base.source}, with grid values: {text}", ScenarioWarning, stacklevel=3)
+        warnings.warn(f"{base.source}, with grid values: {text}", ScenarioWarning, stacklevel=4)
 
     bar = _progress_bar(progress, len(results))
     try:
@@ -362,15 +402,8 @@ def run_points(base: Base, paths: Sequence[str], combos: Sequence[tuple], seeds=
     finally:
         if bar is not None:
             bar.close()
-
-    rows = []
-    for c, combo in enumerate(combos):
-        for s, seed in enumerate(seed_list):
-            row = dict(zip(paths, combo))
-            row["seed"] = seed
-            row.update(results[c * n_seeds + s] or {})
-            rows.append(row)
-    return _frame(paths, rows, base.agent_ids, with_run_id=store is not None)
+    return [[results[c * n_seeds + s] or {} for s in range(n_seeds)]
+            for c in range(len(assignments))]
 
 
 def _resolve_backend(backend: str | None, client) -> str:
