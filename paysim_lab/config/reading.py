@@ -25,6 +25,10 @@ from ..docshape import shape_problem
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_VALUES = 2_000_000
+# A dict built in Python (e.g. paysim_lab.synthetic at 5,000 banks) is the caller's own data,
+# not a file that may hide an alias bomb: it may be larger, though still bounded (and still
+# checked for self-reference and depth).
+MAX_DICT_VALUES = 20_000_000
 MAX_DEPTH = 300
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -60,7 +64,7 @@ def read_source(source, base_dir=None) -> Document:
     """Read a scenario from a path (str or PathLike) or a dict. Raises SourceError."""
     if isinstance(source, dict):
         doc = Document(source, "<dict>", Path(base_dir) if base_dir is not None else None)
-        check_shape(doc.data)
+        check_shape(doc.data, max_values=MAX_DICT_VALUES)
         return doc
     if isinstance(source, str) and "\n" in source:
         raise SourceError("looks like scenario text, not a file path; pass a path to a "

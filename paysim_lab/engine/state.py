@@ -320,7 +320,24 @@ class World:
         self.events: list[tuple] = []
 
     def add_agent(self, agent: Agent) -> None:
-        self.agents[agent.id] = agent
-        self.config_order.append(agent.id)
-        self.agent_list = sorted(self.agents.values(), key=lambda a: a.id)
+        """Add one bank (keeps ``agent_list`` in id order; use add_agents for many)."""
+        self.add_agents([agent])
+
+    def add_agents(self, agents) -> None:
+        """Add banks in config order; ``agent_list`` is re-sorted once per call, not per bank.
+
+        >>> w = World(10, 1)
+        >>> w.add_agents([Agent("B", 0, 0), Agent("A", 1, 0)])
+        >>> [a.id for a in w.agent_list], w.config_order
+        (['A', 'B'], ['B', 'A'])
+        """
+        for agent in agents:
+            self.agents[agent.id] = agent
+            self.config_order.append(agent.id)
+        # one sort per call: building a world of n banks stays O(n log n), not O(n^2 log n)
+        self.agent_list = sorted(self.agents.values(), key=_agent_id)
         self.n_agents = len(self.agent_list)
+
+
+def _agent_id(agent: Agent) -> str:
+    return agent.id

@@ -13,7 +13,8 @@ import math
 from ..errors import PolicyRuntimeError, SimulationError
 from . import costs as C
 from .decisions import Decision, EvalEnv
-from .scenario_events import ScheduledEvent, apply_event, details_json
+from .scenario_events import (ScheduledEvent, apply_event, details_json, event_index,
+                              index_by_tick)
 from .settlement import (DeferredCredits, enqueue_queue2, fifo_pass, leave_queue2, compact_queue2,
                          limits_ok, rebuild_queue2_index, reduce_parent, settle)
 from .state import (C_COLLATERAL, C_DEADLINE, C_DELAY, C_EOD, C_FRICTION, C_LIQ_OPP,
@@ -114,6 +115,8 @@ class Engine:
         self.rng = rng
         self.config = config
         self.scenario_events = scenario_events
+        # looked up by tick: one-time events per tick (file order), repeating ones checked
+        self._events_at, self._repeating = index_by_tick(scenario_events)
         self.rates = C.ScaledRates(world.costs)
         self.next_tx_number = 0
         self.any_arrivals = any(a.arrival is not None for a in world.agent_list)
@@ -191,9 +194,12 @@ class Engine:
             w.events.append(("LiquidityAllocation", t, day, a.id, float(fraction), alloc, a.balance))
 
     def run_scenario_events(self, t: int) -> None:
-        for ev in self.scenario_events:
-            if ev.fires_at(t):
-                apply_event(self, ev, t)
+        due = self._events_at.get(t, ())
+        if self._repeating:
+            due = sorted([*due, *(ev for ev in self._repeating if ev.fires_at(t))],
+                         key=event_index)
+        for ev in due:
+            apply_event(self, ev, t)
 
     # ------------------------------------------------------------------ transactions
     def new_transaction(self, sender: Agent, receiver_id: str, amount: int, t: int, deadline: int,
