@@ -28,6 +28,7 @@ DATA_DIR = _find_data_dir()
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
 POLICY_SUFFIXES = (".json",)
+PAYMENTS_SUFFIXES = (".csv", ".parquet")
 
 
 def data_dir() -> Path:
@@ -45,6 +46,21 @@ def scenarios_dir() -> Path:
 
 def policies_dir() -> Path:
     return DATA_DIR / "policies"
+
+
+def payments_dir() -> Path:
+    """The bundled payments tables (``data/payments``)."""
+    return DATA_DIR / "payments"
+
+
+def payments_path(name: str) -> Path:
+    """Path of a bundled payments table by name (with or without extension).
+
+    >>> payments_path("example_day").name
+    'example_day.csv'
+    """
+    return _lookup("payments table", name, _catalog(payments_dir(), PAYMENTS_SUFFIXES),
+                   PAYMENTS_SUFFIXES)
 
 
 def _catalog(folder: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:

@@ -11,6 +11,7 @@ models: the engine may keep references to them without being able to alter the s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -58,6 +59,7 @@ class EngineConfig:
     daily_liquidity_reallocation: bool
     policy_feature_toggles: m.PolicyFeatureToggles | None
     cost_feature_toggles: m.CostFeatureToggles | None
+    payments: Any = None              # a PaymentFeed (payments table), shared read-only
 
     @property
     def total_ticks(self) -> int:
@@ -121,4 +123,5 @@ def build_engine_config(scenario: m.Scenario) -> EngineConfig:
         daily_liquidity_reallocation=True if simcash else s.daily_liquidity_reallocation,
         policy_feature_toggles=_copy(s.policy_feature_toggles),
         cost_feature_toggles=_copy(s.cost_feature_toggles),
+        payments=s._payment_feed,
     )

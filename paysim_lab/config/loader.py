@@ -117,6 +117,9 @@ def _load(source, label, compat, allowed_policy_dirs, base_dir) -> Scenario:
     policies, _ = resolve_agent_policies(scenario, issues)
     issues.raise_if_errors()
 
+    if scenario.payments is not None:
+        from .payments import feed_for_scenario
+        scenario._payment_feed = feed_for_scenario(scenario)
     scenario._agent_policies = policies
     scenario._load_warnings = tuple(issues.warning_texts())
     issues.emit_warnings(stacklevel=4)

@@ -575,6 +575,57 @@ ScenarioEvent = Annotated[
 EVENT_AGENT_FIELDS = ("from_agent", "to_agent", "agent", "counterparty")
 
 
+# ---- payments table (docs/payments.md) -------------------------------------------------------
+
+def _clock_text(value):
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads an unquoted 18:00 as the sexagesimal number 1080
+        raise PydanticCustomError(
+            "paysim_check", "must be a time of day in quotes, e.g. \"18:00\" (unquoted, YAML "
+            "reads 18:00 as the number {got})", {"got": value})
+    return _as_str(value)
+
+
+ClockText = Annotated[str, BeforeValidator(_clock_text)]
+
+
+def _date_text(value):
+    import datetime as _dt
+    if isinstance(value, _dt.date):      # YAML reads an unquoted 2024-03-01 as a date
+        return value.isoformat()
+    return _as_str(value)
+
+
+class PaymentsClock(Block):
+    """The business day of a payments table's clock times: ticks_per_day equal ticks from
+    ``opening`` to ``closing`` ("HH:MM"). ``tick_minutes``, when given, must agree;
+    ``first_day`` is the date of day 0 for timestamp columns (default: the earliest date)."""
+
+    opening: ClockText
+    closing: ClockText
+    tick_minutes: PosFloat | None = None
+    first_day: Annotated[str, BeforeValidator(_date_text)] | None = None
+
+
+def _payments_source(value):
+    return {"path": value} if isinstance(value, str) else value
+
+
+class PaymentsSource(Block):
+    """``payments:`` a Parquet or CSV file of payments (docs/payments.md). A bare string is
+    the path; relative paths start at the scenario file's folder."""
+
+    path: Str
+    clock: PaymentsClock | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise PydanticCustomError("paysim_check", "must not be empty", {})
+        return v
+
+
 # ---- top level (engine.md 3.1, 3.2) ----------------------------------------------------------
 
 RngSeed = Annotated[int, BeforeValidator(_as_int), Field(ge=0, le=U64_MAX)]
@@ -626,6 +677,7 @@ class Scenario(Block):
     cost_rates: CostRates = Field(default_factory=CostRates)
     lsm_config: LsmConfig = Field(default_factory=LsmConfig)
     scenario_events: list[ScenarioEvent] | None = None
+    payments: Annotated[PaymentsSource, BeforeValidator(_payments_source)] | None = None
     policy_feature_toggles: PolicyFeatureToggles | None = None
     cost_feature_toggles: CostFeatureToggles | None = None
 
@@ -652,6 +704,7 @@ class Scenario(Block):
     _allowed_policy_dirs: Any = PrivateAttr(default=None)
     _agent_policies: Any = PrivateAttr(default=None)
     _load_warnings: tuple = PrivateAttr(default=())
+    _payment_feed: Any = PrivateAttr(default=None)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -737,6 +790,41 @@ class Scenario(Block):
     @property
     def total_ticks(self) -> int:
         return self.simulation.ticks_per_day * self.simulation.num_days
+
+    @property
+    def payment_count(self) -> int:
+        """Payments in the scenario's payments table (0 without one)."""
+        return len(self._payment_feed) if self._payment_feed is not None else 0
+
+    @classmethod
+    def from_payments(cls, payments, banks, *, ticks_per_day: int, num_days: int = 1,
+                      rng_seed: int = 0, clock: dict | None = None, compat: str | None = None,
+                      base_dir=None, **options) -> "Scenario":
+        """A scenario whose payments come from a table (docs/payments.md).
+
+        ``payments``: a pandas DataFrame (or a Parquet/CSV path) with columns sender,
+        receiver, amount (cents), arrival_tick (or arrival_time with ``clock``) and optional
+        deadline_tick, priority, divisible, payment_id. ``banks``: a DataFrame (or list of
+        dicts) with columns id and opening_balance; other agent keys (unsecured_cap,
+        policy, ...) are optional columns, empty cells meaning "not given". ``clock``:
+        ``{"opening": "08:00", "closing": "18:00"}`` for clock times. Other keyword
+        arguments are top-level scenario keys (cost_rates, lsm_config, scenario_events, name).
+
+        Raises ScenarioError naming the table, the row and the column of each problem.
+
+        >>> import pandas as pd, paysim_lab as psl
+        >>> sc = psl.Scenario.from_payments(
+        ...     pd.DataFrame({"sender": ["A"], "receiver": ["B"], "amount": [500],
+        ...                   "arrival_tick": [0]}),
+        ...     pd.DataFrame({"id": ["A", "B"], "opening_balance": [1000, 0]}),
+        ...     ticks_per_day=5)
+        >>> sc.payment_count, sc.total_ticks
+        (1, 5)
+        """
+        from .payments import scenario_from_payments
+        return scenario_from_payments(payments, banks, ticks_per_day=ticks_per_day,
+                                      num_days=num_days, rng_seed=rng_seed, clock=clock,
+                                      compat=compat, base_dir=base_dir, options=options)
 
     @property
     def agent_policies(self) -> dict[str, dict]:

@@ -25,9 +25,8 @@ from ..docshape import shape_problem
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_VALUES = 2_000_000
-# A dict built in Python (e.g. paysim_lab.synthetic at 5,000 banks) is the caller's own data,
-# not a file that may hide an alias bomb: it may be larger, though still bounded (and still
-# checked for self-reference and depth).
+# A dict built in Python (e.g. paysim_lab.synthetic at 5,000 banks) may be larger than a
+# file, as long as no part of it is shared (so nothing explodes when walked): a plain tree.
 MAX_DICT_VALUES = 20_000_000
 MAX_DEPTH = 300
 
@@ -64,7 +63,8 @@ def read_source(source, base_dir=None) -> Document:
     """Read a scenario from a path (str or PathLike) or a dict. Raises SourceError."""
     if isinstance(source, dict):
         doc = Document(source, "<dict>", Path(base_dir) if base_dir is not None else None)
-        check_shape(doc.data, max_values=MAX_DICT_VALUES)
+        if not _plain_tree(doc.data, MAX_DICT_VALUES, MAX_DEPTH):
+            check_shape(doc.data)
         return doc
     if isinstance(source, str) and "\n" in source:
         raise SourceError("looks like scenario text, not a file path; pass a path to a "
@@ -231,6 +231,37 @@ def check_shape(data, max_values: int = MAX_VALUES, max_depth: int = MAX_DEPTH) 
     problem = shape_problem(data, max_values, max_depth)
     if problem is not None:
         raise SourceError(problem + ("; refusing to load it" if "too large" in problem else ""))
+
+
+def _plain_tree(data, max_values: int, max_depth: int) -> bool:
+    """True if ``data`` is a tree (no dict/list reached twice) of at most ``max_values``
+    values and ``max_depth`` levels: then walking it costs what its size says.
+
+    Stops at the first shared part, so an alias bomb costs no more than one of its copies.
+
+    >>> x = [1, 2]
+    >>> _plain_tree({"a": x, "b": [1, 2]}, 100, 10), _plain_tree({"a": x, "b": x}, 100, 10)
+    (True, False)
+    """
+    seen: set[int] = set()
+    count = 0
+    stack = [(data, 0)]
+    while stack:
+        obj, depth = stack.pop()
+        count += 1
+        if isinstance(obj, (dict, list, tuple)):
+            if id(obj) in seen or depth >= max_depth:
+                return False
+            seen.add(id(obj))
+            children = obj.values() if isinstance(obj, dict) else obj
+            for child in children:
+                if isinstance(child, (dict, list, tuple)):
+                    stack.append((child, depth + 1))
+                else:
+                    count += 1
+            if count > max_values:
+                return False
+    return True
 
 
 # ---- YAML node helpers -------------------------------------------------------------------

@@ -212,7 +212,8 @@ def build_engine(cfg: Any, policies: dict[str, Any], *, seed: int | None = None,
         frac = getattr(pol, "initial_liquidity_fraction", None)
         a.sod_liquidity_fraction = (1.0 if a.id in builtin_agents or frac is None
                                     else float(frac))
-    engine = Engine(world, rng, build_engine_config(cfg), build_scenario_events(cfg))
+    engine = Engine(world, rng, build_engine_config(cfg), build_scenario_events(cfg),
+                    payment_feed=_get(cfg, "payments"))
     freeze_heap()
     return engine
 

@@ -110,13 +110,14 @@ class Engine:
     """Runs ticks over a :class:`World`. Built by :func:`paysim_lab.engine.build.build_engine`."""
 
     def __init__(self, world: World, rng: Rng, config: EngineConfig,
-                 scenario_events: list[ScheduledEvent]):
+                 scenario_events: list[ScheduledEvent], payment_feed=None):
         self.world = world
         self.rng = rng
         self.config = config
         self.scenario_events = scenario_events
         # looked up by tick: one-time events per tick (file order), repeating ones checked
         self._events_at, self._repeating = index_by_tick(scenario_events)
+        self.payment_feed = payment_feed      # a PaymentFeed (payments table) or None
         self.rates = C.ScaledRates(world.costs)
         self.next_tx_number = 0
         self.any_arrivals = any(a.arrival is not None for a in world.agent_list)
@@ -200,14 +201,17 @@ class Engine:
                          key=event_index)
         for ev in due:
             apply_event(self, ev, t)
+        if self.payment_feed is not None:
+            self.payment_feed.arrive(self, t)   # payments table: after the tick's events
 
     # ------------------------------------------------------------------ transactions
     def new_transaction(self, sender: Agent, receiver_id: str, amount: int, t: int, deadline: int,
                         priority: int, *, is_divisible: bool = False, parent_id: str | None = None,
-                        split_index: int | None = None) -> Transaction:
+                        split_index: int | None = None, tx_id: str | None = None) -> Transaction:
         n = self.next_tx_number
         self.next_tx_number = n + 1
-        tx = Transaction(f"tx_{n:08d}", n, sender.id, receiver_id, amount, t, deadline, priority,
+        # tx_id: a payments table's own id (validated unique and never of the tx_N form)
+        tx = Transaction(tx_id or f"tx_{n:08d}", n, sender.id, receiver_id, amount, t, deadline, priority,
                          is_divisible=is_divisible, parent_id=parent_id, split_index=split_index)
         w = self.world
         w.txs[tx.tx_id] = tx
