@@ -446,12 +446,17 @@ def feed_for_scenario(scenario) -> PaymentFeed:
     spec = scenario.payments
     path = resolve_path(spec.path, scenario.base_dir)
     label = os.fspath(path)
-    frame = read_payments_file(path, label)
     sim = scenario.simulation
     clock = spec.clock.model_dump(exclude_none=True) if spec.clock is not None else None
-    return payment_feed(frame, [a.id for a in scenario.agents], ticks_per_day=sim.ticks_per_day,
-                        num_days=sim.num_days, source=label, clock=clock,
-                        csv=path.suffix.lower() != ".parquet" and path.suffix.lower() != ".pq")
+    try:
+        frame = read_payments_file(path, label)
+        return payment_feed(frame, [a.id for a in scenario.agents],
+                            ticks_per_day=sim.ticks_per_day, num_days=sim.num_days,
+                            source=label, clock=clock,
+                            csv=path.suffix.lower() not in (".parquet", ".pq"))
+    except ScenarioError as exc:
+        # name the scenario too: the table's problems are the scenario's problems
+        raise ScenarioError(f"{scenario.source}: payments: {exc}", exc.errors) from None
 
 
 def _plain(value):

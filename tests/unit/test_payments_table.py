@@ -217,7 +217,7 @@ def test_a_malformed_table_is_one_error_naming_file_row_and_column(tmp_path, cas
     path.write_text(yaml.safe_dump(base_doc(payments="pay.csv")))
     with pytest.raises(ScenarioError) as err:
         psl.load_scenario(path)
-    assert str(err.value) == f"{tmp_path / 'pay.csv'}: {problem}"
+    assert str(err.value) == f"{path}: payments: {tmp_path / 'pay.csv'}: {problem}"
 
 
 def test_every_problem_of_a_table_is_listed_in_one_error():
@@ -249,7 +249,7 @@ def test_a_missing_payments_file_names_it(tmp_path):
     path.write_text(yaml.safe_dump(base_doc(payments="nowhere.parquet")))
     with pytest.raises(ScenarioError) as err:
         psl.load_scenario(path)
-    assert str(err.value) == f"{tmp_path / 'nowhere.parquet'}: file not found"
+    assert str(err.value) == f"{path}: payments: {tmp_path / 'nowhere.parquet'}: file not found"
 
 
 def test_bank_columns_become_agent_keys_and_empty_cells_are_not_given():
