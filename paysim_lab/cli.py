@@ -159,15 +159,16 @@ def run(scenario, ticks, seed, compat, verbose, persist, run_id, events_out, sum
     from .records import TickRecord
     from .report import RunInfo, VerboseLog
     from .simulation import Simulation
-    from .store import Store
-    from .store.reader import jsonl_line
 
     with ExitStack() as stack:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 sc = load_scenario(_resolve_scenario(scenario), compat=compat)
-                store = stack.enter_context(Store(persist)) if persist else None
+                store = None
+                if persist:   # duckdb loads only for runs that are stored
+                    from .store import Store
+                    store = stack.enter_context(Store(persist))
                 sim = Simulation(sc, seed=seed, store=store, run_id=run_id,
                                  flush_every=flush_every)
             if not quiet:
@@ -182,6 +183,7 @@ def run(scenario, ticks, seed, compat, verbose, persist, run_id, events_out, sum
                         out.write(text)
                 sim.add_listener(show)
             if events_out:
+                from .store.reader import jsonl_line
                 fh = stack.enter_context(open(events_out, "w", encoding="utf-8", newline="\n"))
 
                 def dump(rec: TickRecord) -> None:

@@ -216,7 +216,10 @@ def jsonl_line(ev: dict) -> str:
     et = ev["event_type"]
     obj = {"event_type": et, "tick": ev["tick"]}
     for name in FIELDS[et]:
-        obj[name] = ev.get(name)
+        value = ev.get(name)
+        # Nested mappings (scenario-event details) in canonical key order: the live run holds
+        # them in emission order, a stored run in the sorted order of its JSON column.
+        obj[name] = dict(sorted(value.items())) if isinstance(value, dict) else value
     return canonical_json(obj, sort_keys=False)
 
 

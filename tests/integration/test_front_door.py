@@ -202,6 +202,16 @@ def test_runs_prints_an_empty_error_cell_for_finished_runs(tmp_path):
     assert "nan" not in out.stdout and "None" not in out.stdout
 
 
+def test_events_out_of_a_run_and_of_its_replay_are_the_same_bytes(tmp_path):
+    db, live, replayed = tmp_path / "r.duckdb", tmp_path / "live.jsonl", tmp_path / "rep.jsonl"
+    assert paysim("run", "advanced_policy_crisis", "--persist", db, "--run-id", "r1",
+                  "--events-out", live, "--quiet").exit_code == 0
+    assert paysim("replay", db, "--run-id", "r1", "--events-out", replayed).exit_code == 0
+    text = live.read_text(encoding="utf-8")
+    assert '"event_type":"ScenarioEventExecuted"' in text
+    assert replayed.read_text(encoding="utf-8") == text
+
+
 # ---- the wheel ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
