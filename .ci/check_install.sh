@@ -31,3 +31,11 @@ sim.run()
 print(f"install check: ok (crisis: {summary['settlements']} settlements, "
       f"{len(psl.data.list_scenarios())} bundled scenarios)")
 PY
+
+# An editable install of a clone folder named like the package: Python started in the folder
+# holding the clone must import the package, not the clone folder as an empty namespace.
+git clone --quiet "$repo" "$work/clones/paysim_lab"
+"$py" -m pip install --quiet --no-deps -e "$work/clones/paysim_lab" > "$work/pip-e.log" 2>&1 \
+    || { cat "$work/pip-e.log"; echo "install check: editable install failed" >&2; exit 1; }
+cd "$work/clones"
+"$py" -c 'import paysim_lab as psl; assert psl.__file__, "namespace package"; psl.Simulation; print("install check: editable clone ok")'
