@@ -221,6 +221,19 @@ def _bank_positions(ck: _Checker, column: str, banks: list[str]) -> np.ndarray:
     return codes.astype(np.int64)
 
 
+def _time_of_day_seconds(s: pd.Series, missing: np.ndarray) -> np.ndarray:
+    """Seconds since midnight of HH:MM[:SS[.fff]] text (NaN where unreadable), column-wise."""
+    text = s.astype("string").str.strip()
+    ok = text.str.fullmatch(r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?").fillna(False).to_numpy(bool)
+    parts = text.where(pd.Series(ok, index=s.index), None).str.split(":", expand=True)
+    h, m = (pd.to_numeric(parts[i], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+            for i in (0, 1))
+    sec = (pd.to_numeric(parts[2], errors="coerce").to_numpy(np.float64, na_value=0.0)
+           if parts.shape[1] > 2 else np.zeros(len(s)))
+    ok &= ~missing & (h <= 24) & (m < 60) & (sec < 60)
+    return np.where(ok, h * 3600 + m * 60 + sec, np.nan)
+
+
 def _clock_ticks(ck: _Checker, column: str, clock: Clock | None, day: np.ndarray | None,
                  *, upper_inclusive: bool) -> tuple[np.ndarray, np.ndarray]:
     """Ticks of a clock-time column: (ticks, given mask)."""
@@ -240,11 +253,7 @@ def _clock_ticks(ck: _Checker, column: str, clock: Clock | None, day: np.ndarray
     elif pd.api.types.is_timedelta64_dtype(s.dtype):
         secs = s.dt.total_seconds().to_numpy(np.float64, na_value=np.nan)
     else:
-        text = s.astype(str).str.strip()
-        text = text.where(~text.str.fullmatch(r"\d{1,2}:\d{2}"), text + ":00")
-        parsed = pd.to_timedelta(text.where(~pd.Series(missing, index=s.index), None),
-                                 errors="coerce")
-        secs = parsed.dt.total_seconds().to_numpy(np.float64, na_value=np.nan)
+        secs = _time_of_day_seconds(s, missing)
         if ck.problem(column, ~missing & np.isnan(secs),
                       lambda r: f"must be a time of day HH:MM[:SS] or a timestamp, got "
                                 f"{_cell(s, r)}"):
@@ -298,29 +307,33 @@ def _payment_ids(ck: _Checker) -> list | None:
     missing = s.isna().to_numpy()
     if missing.all():
         return None
-    raw = s.to_numpy(object)
     if pd.api.types.is_float_dtype(s.dtype):
         whole = np.where(missing, 0.0, s.to_numpy(np.float64, na_value=0.0))
         if ck.problem("payment_id", np.floor(whole) != whole,
                       lambda r: f"must be text or a whole number, got {_cell(s, r)}"):
             return None
-        ids = np.array([None if m else str(int(v)) for v, m in zip(raw, missing)], object)
-    else:
-        ids = np.array([None if m else str(v) for v, m in zip(raw, missing)], object)
-    text = pd.Series(ids, dtype=object)
-    blank = ~missing & np.fromiter((isinstance(v, str) and not v.strip() for v in ids), bool,
-                                   count=len(ids))
+        text = pd.Series([None if m else str(int(v)) for v, m in zip(whole, missing)],
+                         dtype="string")
+    elif s.dtype == object:
+        text = pd.Series([None if m else str(v) for v, m in zip(s.to_numpy(object), missing)],
+                         dtype="string")
+    else:    # text or integer columns: converted and checked column-wise
+        text = s.astype("string")
+    blank = (text.str.strip() == "").fillna(False).to_numpy(bool)
     ck.problem("payment_id", blank, lambda r: "must not be blank")
-    reserved = np.fromiter((v is not None and GENERATED_ID.fullmatch(v) is not None
-                            for v in ids), bool, count=len(ids))
+    reserved = text.str.fullmatch(GENERATED_ID.pattern).fillna(False).to_numpy(bool)
     ck.problem("payment_id", reserved,
-               lambda r: f"{ids[r]!r} has the form of the ids paysim_lab gives generated "
+               lambda r: f"{text.iloc[r]!r} has the form of the ids paysim_lab gives generated "
                          "payments (tx_ and 8 or more digits); rename it")
     dup = ~missing & text.duplicated(keep="first").to_numpy(bool)
     ck.problem("payment_id", dup,
-               lambda r: f"duplicate payment_id {ids[r]!r} (first used at row "
-                         f"{int(np.flatnonzero(ids == ids[r])[0]) + 1})")
-    return ids.tolist()
+               lambda r: f"duplicate payment_id {text.iloc[r]!r} (first used at row "
+                         f"{_first_row(text, text.iloc[r]) + 1})")
+    return text.to_numpy(object, na_value=None).tolist()
+
+
+def _first_row(text: pd.Series, value: str) -> int:
+    return int(np.flatnonzero((text == value).fillna(False).to_numpy(bool))[0])
 
 
 def payment_feed(frame: pd.DataFrame, banks: list[str], *, ticks_per_day: int, num_days: int,

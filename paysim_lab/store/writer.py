@@ -133,6 +133,12 @@ def effective_config(scenario, seed: int) -> dict:
         agent.pop("policy_params", None)
         agent["policy"] = {"type": "Inline", "decision_trees": _policy_document(policies[aid])}
     cfg.pop("policies", None)
+    if scenario.payments is not None:
+        # a payments table is read again from where this scenario found it
+        from ..config.payments import resolve_path
+        spec = cfg["payments"] if isinstance(cfg["payments"], dict) else {}
+        where = resolve_path(scenario.payments.path, scenario.base_dir).resolve()
+        cfg["payments"] = {**spec, "path": str(where)}
     return cfg
 
 

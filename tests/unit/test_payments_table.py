@@ -271,3 +271,36 @@ def test_the_bundled_example_runs():
     assert sc.payment_count > 0
     events = psl.Simulation(sc).run()
     assert (events.event_type == "Arrival").sum() == sc.payment_count
+
+
+def test_a_stored_run_with_a_payments_file_verifies(tmp_path):
+    # the stored configuration names the table by its absolute path, so a replay from any
+    # folder reads the same payments
+    sc = psl.load_scenario(psl.data.scenario_path("payments_table_day"))
+    store = psl.Store()
+    sim = psl.Simulation(sc, store=store)
+    sim.run(ticks=20)
+    result = store.verify(sim.run_id)
+    assert result.ok and result.events > 0, result.mismatch
+
+
+def test_integer_payment_ids_are_kept_as_text():
+    frame = pd.DataFrame({"sender": ["A", "B"], "receiver": ["B", "A"], "amount": [1, 2],
+                          "arrival_tick": [0, 0], "payment_id": [1007, 42]})
+    sc = psl.Scenario.from_payments(frame, BANKS, ticks_per_day=5)
+    assert sc._payment_feed.payment_id == ["1007", "42"]
+
+
+def test_unreadable_and_out_of_hours_clock_times_are_reported():
+    frame = pd.DataFrame({"sender": ["A", "A", "A"], "receiver": ["B", "B", "B"],
+                          "amount": [1, 2, 3], "arrival_time": ["08:00", "noon", "07:59"]})
+    clock = {"opening": "08:00", "closing": "18:00"}
+    with pytest.raises(ScenarioError) as err:
+        psl.Scenario.from_payments(frame, BANKS, ticks_per_day=10, clock=clock)
+    assert str(err.value) == ("<payments DataFrame>: row 2, column arrival_time: must be a "
+                              "time of day HH:MM[:SS] or a timestamp, got 'noon'")
+    with pytest.raises(ScenarioError) as err:
+        psl.Scenario.from_payments(frame.drop(index=1).reset_index(drop=True), BANKS,
+                                   ticks_per_day=10, clock=clock)
+    assert str(err.value) == ("<payments DataFrame>: row 2, column arrival_time: 07:59 is "
+                              "outside the business day 08:00-18:00, 10 ticks of 60 minutes")
