@@ -102,6 +102,9 @@ def warn_simcash_ignored(scenario: m.Scenario, issues: Issues) -> None:
     for i, agent in enumerate(scenario.agents):
         present += [f"agents[{i}].{k}" for k in m.SIMCASH_IGNORED_AGENT
                     if k in agent.model_fields_set]
+    if scenario.cost_rates is not None and "eod_borrowing_rate" in \
+            scenario.cost_rates.model_fields_set:
+        present.append("cost_rates.eod_borrowing_rate")
     if present:
         issues.warn("", "compat simcash: these keys have no effect in the simcash profile "
                         "(the engine defaults apply, as when SimCash runs this file): "

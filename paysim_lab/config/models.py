@@ -427,6 +427,9 @@ class CostRates(Block):
     overdue_delay_multiplier: NonNegFloat = 5.0
     priority_delay_multipliers: PriorityDelayMultipliers | None = None
     liquidity_cost_per_tick_bps: NonNegFloat = 0.0
+    # Castro et al.'s r_b (extended profile only): fraction of what is still unsent at the end
+    # of the day, charged as the cost of borrowing it from the central bank.
+    eod_borrowing_rate: NonNegFloat = 0.0
 
     @model_validator(mode="before")
     @classmethod

@@ -148,6 +148,9 @@ def build_world(cfg: Any, *, seed: int | None = None) -> tuple[World, Rng]:
             eod = _get(rates, "eod_penalty_per_transaction")
         c.eod_penalty = _penalty(eod, 10000)
         c.deadline_penalty = _penalty(_get(rates, "deadline_penalty"), 50000)
+        v = _get(rates, "eod_borrowing_rate")
+        if v is not None and _get(cfg, "profile", "extended") == "extended":
+            c.eod_borrowing_rate = float(v)
         pm = _get(rates, "priority_delay_multipliers")
         if pm is not None:
             c.priority_delay_multipliers = (float(_get(pm, "urgent_multiplier", 1.0)),

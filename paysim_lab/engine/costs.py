@@ -83,6 +83,16 @@ def bps_cost(base: int, r: int) -> int:
     return (base * r + 5_000_000_000) // 10_000_000_000
 
 
+def borrowing_cost(unsent: int, rate: float) -> int:
+    """End-of-day borrowing cost (Castro's r_b): ``rate`` x cents still unsent, half up.
+
+    >>> borrowing_cost(15_001, 0.4)
+    6000
+    """
+    r = scaled(rate, 1_000_000)
+    return (unsent * r + 500_000) // 1_000_000
+
+
 def estimated_delay_cost(remaining: int, delay_rate: float, overdue_mult: float, ticks: int) -> int:
     """Informational estimate used by OverdueTransactionSettled and the verbose log."""
     return round_half_away(remaining * delay_rate * overdue_mult * ticks)

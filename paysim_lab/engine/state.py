@@ -269,7 +269,7 @@ class CostRates:
     __slots__ = ("overdraft_bps_per_tick", "delay_cost_per_tick_per_cent",
                  "collateral_cost_per_tick_bps", "eod_penalty", "deadline_penalty",
                  "split_friction_cost", "overdue_delay_multiplier", "priority_delay_multipliers",
-                 "liquidity_cost_per_tick_bps")
+                 "liquidity_cost_per_tick_bps", "eod_borrowing_rate")
 
     def __init__(self):
         self.overdraft_bps_per_tick = 0.001
@@ -282,6 +282,7 @@ class CostRates:
         # (urgent, normal, low) multipliers, or None when not configured
         self.priority_delay_multipliers: tuple[float, float, float] | None = None
         self.liquidity_cost_per_tick_bps = 0.0
+        self.eod_borrowing_rate = 0.0       # extended profile only (engine.md 7)
 
 
 class World:

@@ -848,14 +848,20 @@ class Engine:
         events = w.events
         self.stats.is_end_of_day = True
         eod_pen = w.costs.eod_penalty
+        borrow_rate = w.costs.eod_borrowing_rate
         q2 = self.q2_at_accrual
         total_penalties = 0
         for a in w.agent_list:                                          # E1
             late = [tx for tx in a.queue1 if tx.deadline_tick < t]
             late.extend(tx for tx in q2.get(a.id, ()) if tx.deadline_tick < t)
-            if not late:
-                continue
             p = 0
+            if borrow_rate:
+                # extended: everything still unsent is borrowed at r_b, due or not
+                unsent = sum(tx.remaining_amount for tx in a.queue1)
+                unsent += sum(tx.remaining_amount for tx in q2.get(a.id, ()))
+                p += C.borrowing_cost(unsent, borrow_rate)
+            if not late and not p:
+                continue
             for tx in late:
                 p += eod_pen.resolve(tx.remaining_amount)
             a.cost_run[C_EOD] += p
