@@ -1,4 +1,4 @@
-"""The ``paysim`` command: run, replay, runs, validate, db (docs/cli.md).
+"""The ``paysim`` command: run, replay, runs, validate, db, experiment (docs/cli.md).
 
 Exit codes: 0 success; 1 invalid input or a failure during the run (``error: <message>`` on
 stderr, no traceback; a persisted run is stored as failed); 2 usage error.
@@ -440,6 +440,48 @@ def db_migrate(path):
                    f"(applied {', '.join(map(str, applied))})")
     else:
         click.echo(f"{path} is up to date (schema version {SCHEMA_VERSION})")
+
+
+# ---------------------------------------------------------------------------- experiment
+@main.command("experiment")
+@click.argument("file", metavar="FILE.yaml", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object (equilibrium, costs in cents, intervals).")
+@click.option("--step", type=click.FloatRange(min=0.001, max=1.0), default=0.05,
+              show_default=True, help="Grid step of each parameter (fractions).")
+@click.option("--timing/--no-timing", default=None,
+              help="Add the release tick as a second strategy dimension (default: when the "
+                   "file's description mentions timing).")
+@click.option("--samples", type=click.IntRange(min=1), metavar="N",
+              help="Bootstrap samples / Monte Carlo seeds (default: the file's num_samples).")
+@click.option("--iterations", type=click.IntRange(min=1), default=1, show_default=True,
+              metavar="K", help="Bootstrap: pool the context runs of the first K iterations.")
+@click.option("--resamples", type=click.IntRange(min=0), default=200, show_default=True,
+              metavar="N", help="Resamples for the interval on the equilibrium (0: none).")
+@click.option("--all/--no-all", "enumerate_all", default=None,
+              help="Also list every pure equilibrium and the planner's profile (default: for "
+                   "deterministic modes).")
+@click.option("--backend", type=click.Choice(["serial", "process"]), default="serial",
+              show_default=True, help="Where the runs execute.")
+@click.option("--workers", type=click.IntRange(min=1), metavar="N", help="Pool size.")
+def experiment(file, as_json, step, timing, samples, iterations, resamples, enumerate_all,
+               backend, workers):
+    """Solve a SimCash experiment FILE by iterated best response (docs/experiments.md)."""
+    from .experiments.simcash_files import load
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ScenarioWarning)
+            exp = load(file)
+            result = exp.solve(step=step, timing=timing, samples=samples,
+                               iterations=tuple(range(iterations)), n_resamples=resamples,
+                               enumerate_all=enumerate_all, backend=backend, workers=workers)
+    except USER_ERRORS as exc:
+        _fail(exc)
+    out = _stdout()
+    if as_json:
+        out.write(json.dumps(result.to_json(), sort_keys=False) + "\n")
+    else:
+        out.write(result.text() + "\n")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,7 +19,7 @@ from .profiles import DEFAULT_PARAMETER, profile_assignments, profile_label
 from .sweeps import SUMMARY_COLUMNS, Base, load_base, run_assignments
 
 TOTAL = "total"
-MODES = ("monte_carlo", "deterministic")
+MODES = ("monte_carlo", "deterministic", "bootstrap")
 
 
 @dataclass

@@ -140,15 +140,17 @@ class Game:
 
     def __init__(self, scenario, strategies: Mapping[str, Any], *, seeds=None,
                  parameter: str = DEFAULT_PARAMETER, backend: str | None = "serial",
-                 client=None, workers: int | None = None, _cost_fn=None):
+                 client=None, workers: int | None = None, _cost_fn=None,
+                 _agent_costs=None, _all_agents=None):
         if not isinstance(strategies, Mapping) or not strategies:
             raise ValueError("strategies must be a non-empty dict: bank id -> strategies")
         self.agents = [str(a) for a in strategies]
         self.strategies = {a: _strategy_list(a, strategies[a]) for a in self.agents}
         self.parameter = parameter
         self._cost_fn = _cost_fn
+        self._agent_costs = _agent_costs
         self.cache: dict[tuple, dict[str, list]] = {}
-        if _cost_fn is None:
+        if _cost_fn is None and _agent_costs is None:
             from .params import agent_index, agent_parameter_path
             from .sweeps import _seed_list, load_base
             self.base = load_base(scenario)
@@ -160,7 +162,7 @@ class Game:
         else:
             self.base = None
             self.seeds = None
-            self.all_agents = list(self.agents)
+            self.all_agents = list(_all_agents or self.agents)
 
     @classmethod
     def from_costs(cls, strategies: Mapping[str, Any],
@@ -168,6 +170,16 @@ class Game:
         """A game whose costs come from ``cost_fn(profile) -> {agent: cost}``; a cost may be
         a list (one value per seed, the same number for every profile)."""
         return cls(None, strategies, _cost_fn=cost_fn)
+
+    @classmethod
+    def from_agent_costs(cls, strategies: Mapping[str, Any],
+                         agent_costs: Callable[[list], list],
+                         all_agents: Sequence[str] | None = None) -> "Game":
+        """A game whose costs are computed one bank at a time, in batches:
+        ``agent_costs([(profile, agent), ...]) -> [per-seed costs, ...]``. Best responses
+        then compute only the responding bank's costs (the bootstrap evaluation, where each
+        bank's cost is its own set of sandbox runs)."""
+        return cls(None, strategies, _agent_costs=agent_costs, _all_agents=all_agents)
 
     # ---- costs ---------------------------------------------------------------------------
     def key(self, profile: Mapping[str, Any]) -> tuple:
@@ -179,8 +191,26 @@ class Game:
             out[a] = dict(k) if isinstance(k, tuple) and k and isinstance(k[0], tuple) else k
         return out
 
+    def agent_per_seed(self, profiles: Sequence[Mapping[str, Any]], agent: str) -> list[list]:
+        """Per-seed costs of ``agent`` for each profile."""
+        if self._agent_costs is None:
+            return [per[agent] for per in self.per_seed(profiles)]
+        todo = []
+        for p in profiles:
+            k = self.key(p)
+            if agent not in self.cache.get(k, {}) and k not in todo:
+                todo.append(k)
+        if todo:
+            values = self._agent_costs([(self._from_key(k), agent) for k in todo])
+            for k, v in zip(todo, values):
+                self.cache.setdefault(k, {})[agent] = list(v)
+        return [self.cache[self.key(p)][agent] for p in profiles]
+
     def per_seed(self, profiles: Sequence[Mapping[str, Any]]) -> list[dict[str, list]]:
         """agent -> per-seed costs for each profile (simulating the new profiles at once)."""
+        if self._agent_costs is not None:
+            cols = {a: self.agent_per_seed(profiles, a) for a in self.all_agents}
+            return [{a: cols[a][i] for a in self.all_agents} for i in range(len(profiles))]
         todo = []
         for p in profiles:
             k = self.key(p)
@@ -229,8 +259,8 @@ class Game:
             raise KeyError(f"{agent!r} is not a player; players: {', '.join(self.agents)}")
         options = self.strategies[agent]
         trials = [{**profile, agent: s} for s in options]
-        costs = {strategy_key(s): c[agent]
-                 for s, c in zip(options, self.costs(trials, weights))}
+        costs = {strategy_key(s): _mean(v, weights)
+                 for s, v in zip(options, self.agent_per_seed(trials, agent))}
         numeric = all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in options)
         order = {strategy_key(s): (s if numeric else i) for i, s in enumerate(options)}
         best_cost = min(costs.values())
@@ -267,9 +297,9 @@ class Game:
             if not converged and k in seen:
                 cycle = [self._from_key(x) for x in seen[seen.index(k):]]
             seen.append(k)
-        final = self.costs([profile], weights)[0]
+        final = {a: _mean(self.agent_per_seed([profile], a)[0], weights) for a in self.agents}
         return EquilibriumResult(equilibrium=dict(profile),
-                                 costs={a: final[a] for a in self.agents},
+                                 costs=final,
                                  converged=converged, rounds=rounds, path=path,
                                  parameter=self.parameter, cycle=cycle)
 
