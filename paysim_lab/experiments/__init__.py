@@ -15,9 +15,10 @@ from .params import agent_parameter_path, apply_assignments, set_path
 from .game import Game
 from .evaluate import Evaluation, compare, evaluate
 from .profiles import profile_assignments
+from .simcash_files import Experiment, ExperimentResult, load
 from .sweeps import SUMMARY_COLUMNS, run_points, sweep
 
 __all__ = ["sweep", "best_response", "find_equilibrium", "BestResponse", "EquilibriumResult",
            "apply_assignments", "set_path", "agent_parameter_path", "run_points",
            "SUMMARY_COLUMNS", "evaluate", "compare", "Evaluation", "profile_assignments",
-           "stats", "Game"]
+           "stats", "Game", "load", "Experiment", "ExperimentResult"]

@@ -150,7 +150,8 @@ class Experiment:
         strategies = self.strategies(step, timing)
         internal = {a: [_internal(s) for s in options] for a, options in strategies.items()}
         doc = self.base_doc(timing)
-        base_dir = os.path.dirname(self.scenario_path)
+        base_dir = (os.path.dirname(self.scenario_path) if self.scenario_path != "<dict>"
+                    else None)
         if self.mode == "bootstrap":
             from .bootstrap import BootstrapOptions
             opts = BootstrapOptions(num_samples=samples or self.num_samples, ticks=self.ticks,
@@ -180,6 +181,7 @@ class Experiment:
         game = self.game(step, timing, samples, iterations, backend, workers)
         start = self.start({a: game.strategies[a] for a in game.agents})
         result = game.iterate(start, max_rounds=max(self.max_iterations, 2))
+        result.game = game
         n = game.n_seeds() if (game.seeds is not None or game.cache) else 1
         if n > 1 and n_resamples:
             game.equilibrium_intervals(result, n_resamples, confidence, start=start,
@@ -347,35 +349,43 @@ def _bootstrap_job(job) -> list[int]:
 
 
 def load(path) -> Experiment:
-    """Read a SimCash experiment file (YAML); its scenario is loaded too.
+    """Read a SimCash experiment file (YAML), or the same content as a dict; its scenario is
+    loaded too (``scenario``: a path relative to the file, or for a dict a path or the
+    scenario's own dict).
 
     Errors name the file, the key and the problem (ScenarioError).
     """
+    import warnings
+
     from ..config import load_scenario
     from ..config.reading import SourceError, read_source
-    source = os.fspath(path)
-    try:
-        doc = read_source(source, None)
-    except SourceError as exc:
-        raise _error(source, "", exc.message) from None
-    data = doc.data
+    from ..errors import ScenarioWarning
+    if isinstance(path, Mapping):
+        source, data, folder = "<dict>", dict(path), os.getcwd()
+    else:
+        source = os.fspath(path)
+        try:
+            doc = read_source(source, None)
+        except SourceError as exc:
+            raise _error(source, "", exc.message) from None
+        data, folder = doc.data, os.path.dirname(os.path.abspath(source))
     if not isinstance(data, dict):
         raise _error(source, "", "an experiment file is a mapping (name, scenario, evaluation, "
                                  "optimized_agents, ...)")
     scen = data.get("scenario")
-    if not isinstance(scen, str) or not scen:
+    if isinstance(scen, Mapping) and source == "<dict>":
+        scenario_path, scenario_source = "<dict>", dict(scen)
+    elif isinstance(scen, str) and scen:
+        scenario_path = os.path.normpath(os.path.join(folder, scen))
+        if not Path(scenario_path).is_file():
+            raise _error(source, "scenario", f"file not found: {scenario_path}")
+        scenario_source = scenario_path
+    else:
         raise _error(source, "scenario", "missing: the path of the scenario file, relative to "
                                          "the experiment file")
-    scenario_path = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(source)),
-                                                  scen))
-    if not Path(scenario_path).is_file():
-        raise _error(source, "scenario", f"file not found: {scenario_path}")
-    import warnings
-
-    from ..errors import ScenarioWarning
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScenarioWarning)
-        scenario = load_scenario(scenario_path)
+        scenario = load_scenario(scenario_source)
     ev = data.get("evaluation") or {}
     if not isinstance(ev, dict):
         raise _error(source, "evaluation", "must be a mapping (mode, num_samples, ticks)")
