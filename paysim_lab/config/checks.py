@@ -174,8 +174,16 @@ def check_scenario(scenario: m.Scenario, issues: Issues) -> None:
             if value is not None and value not in id_set:
                 issues.error(["scenario_events", k, field],
                              f"unknown agent {value!r}; agents are: {listing}")
-        sched = event.schedule
-        first = sched.tick if isinstance(sched, m.OneTime) else sched.start_tick
+        if event.type in m.EXTENDED_ONLY_EVENTS and scenario.profile == "simcash":
+            issues.error(["scenario_events", k, "type"],
+                         f"{event.type} is an extended-profile event; the simcash profile "
+                         f"cannot run it (SimCash has no such event): load the scenario with "
+                         f"compat='extended'")
+        sched = getattr(event, "schedule", None)
+        if sched is None:       # ParticipantOutage, ParticipantFailure: their own ticks
+            first = event.start_tick if hasattr(event, "start_tick") else event.tick
+        else:
+            first = sched.tick if isinstance(sched, m.OneTime) else sched.start_tick
         if first >= total:
             issues.warn(["scenario_events", k, "schedule"],
                         f"never fires: the run has {total} ticks (0..{total - 1})")

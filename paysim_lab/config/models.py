@@ -34,7 +34,10 @@ POLICY_TYPES = ("Fifo", "Deadline", "LiquidityAware", "LiquiditySplitting", "Moc
 BUILTIN_POLICY_TYPES = POLICY_TYPES[:5]
 EVENT_TYPES = ("DirectTransfer", "CustomTransactionArrival", "CollateralAdjustment",
                "GlobalArrivalRateChange", "AgentArrivalRateChange", "CounterpartyWeightChange",
-               "DeadlineWindowChange", "ScheduledSettlement")
+               "DeadlineWindowChange", "ScheduledSettlement", "ParticipantOutage",
+               "ParticipantFailure", "CollateralHaircutChange")
+#: Scenario events only the extended profile runs (SimCash has no such events).
+EXTENDED_ONLY_EVENTS = ("ParticipantOutage", "ParticipantFailure", "CollateralHaircutChange")
 
 #: Which accepted ``type`` names belong to the union found under a given key.
 UNION_TAGS = {
@@ -567,10 +570,47 @@ class ScheduledSettlement(_Event):
     amount: PosMoney
 
 
+class ParticipantOutage(Block):
+    """The bank cannot send from ``start_tick`` up to (not including) ``end_tick``.
+
+    Extended profile only. Its payments wait (in Queue 2); payments to it still settle.
+    """
+
+    type: Literal["ParticipantOutage"]
+    agent: Str
+    start_tick: NonNegInt
+    end_tick: PosInt
+
+    @model_validator(mode="after")
+    def _window(self):
+        if self.end_tick <= self.start_tick:
+            raise check_failed("end_tick", f"must be after start_tick ({self.start_tick}), "
+                                           f"got {self.end_tick}")
+        return self
+
+
+class ParticipantFailure(Block):
+    """From ``tick`` on the bank neither sends nor receives (extended profile only)."""
+
+    type: Literal["ParticipantFailure"]
+    agent: Str
+    tick: NonNegInt
+
+
+class CollateralHaircutChange(_Event):
+    """Sets the collateral haircut of ``agent`` (every bank when omitted): a shock to the value
+    of posted collateral (extended profile only)."""
+
+    type: Literal["CollateralHaircutChange"]
+    haircut: Fraction
+    agent: Str | None = None
+
+
 ScenarioEvent = Annotated[
     Union[DirectTransfer, CustomTransactionArrival, CollateralAdjustment,
           GlobalArrivalRateChange, AgentArrivalRateChange, CounterpartyWeightChange,
-          DeadlineWindowChange, ScheduledSettlement],
+          DeadlineWindowChange, ScheduledSettlement, ParticipantOutage, ParticipantFailure,
+          CollateralHaircutChange],
     Field(discriminator="type"),
 ]
 

@@ -191,8 +191,16 @@ def build_scenario_events(cfg: Any) -> list[ScheduledEvent]:
     out = []
     for i, ev in enumerate(_get(cfg, "scenario_events", []) or []):
         d = _as_dict(ev)
-        sched = _as_dict(d.pop("schedule"))
         kind = d.pop("type")
+        if kind == "ParticipantOutage":      # its window, not a schedule, says when
+            out.append(ScheduledEvent(i, kind, {**d, "phase": "start"},
+                                      tick=int(d["start_tick"])))
+            out.append(ScheduledEvent(i, kind, {**d, "phase": "end"}, tick=int(d["end_tick"])))
+            continue
+        if kind == "ParticipantFailure":
+            out.append(ScheduledEvent(i, kind, d, tick=int(d["tick"])))
+            continue
+        sched = _as_dict(d.pop("schedule"))
         if sched.get("type") == "Repeating":
             out.append(ScheduledEvent(i, kind, d, start_tick=int(sched["start_tick"]),
                                       interval=int(sched["interval"])))

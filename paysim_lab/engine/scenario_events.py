@@ -19,6 +19,9 @@ SNAKE = {
     "CounterpartyWeightChange": "counterparty_weight_change",
     "DeadlineWindowChange": "deadline_window_change",
     "ScheduledSettlement": "scheduled_settlement",
+    "ParticipantOutage": "participant_outage",
+    "ParticipantFailure": "participant_failure",
+    "CollateralHaircutChange": "collateral_haircut_change",
 }
 
 ARRIVAL_MODIFIERS = frozenset({"GlobalArrivalRateChange", "AgentArrivalRateChange",
@@ -80,6 +83,11 @@ def details_json(details: dict) -> str:
 def _executed(engine, t: int, ev: ScheduledEvent, details: dict) -> None:
     engine.world.events.append(("ScenarioEventExecuted", t, SNAKE[ev.type], details_json(details),
                                 details))
+
+
+def _refresh_gate(w) -> None:
+    # the settlement paths test this one flag before looking at any bank's
+    w.gated = any(a.send_blocked or a.receive_blocked for a in w.agent_list)
 
 
 def apply_event(engine, ev: ScheduledEvent, t: int) -> None:
@@ -152,7 +160,10 @@ def apply_event(engine, ev: ScheduledEvent, t: int) -> None:
             a, b, x = p["from_agent"], p["to_agent"], int(p["amount"])
             sa = agents[a]
             details = {"from_agent": a, "to_agent": b, "amount": x}
-            if sa.can_pay(x):
+            if w.gated and (sa.send_blocked or agents[b].receive_blocked):
+                details["settled"] = False
+                details["reason"] = "participant_unavailable"
+            elif sa.can_pay(x):
                 before = sa.balance
                 sa.balance -= x
                 agents[b].balance += x
@@ -164,6 +175,29 @@ def apply_event(engine, ev: ScheduledEvent, t: int) -> None:
                 details["settled"] = False
                 details["reason"] = "insufficient_liquidity"
             _executed(engine, t, ev, details)
+        elif kind == "ParticipantOutage":
+            ag = agents[p["agent"]]
+            start = p["phase"] == "start"
+            ag.send_blocked += 1 if start else -1
+            _refresh_gate(w)
+            _executed(engine, t, ev, {"agent": ag.id, "phase": p["phase"],
+                                      "start_tick": int(p["start_tick"]),
+                                      "end_tick": int(p["end_tick"])})
+        elif kind == "ParticipantFailure":
+            ag = agents[p["agent"]]
+            ag.send_blocked += 1
+            ag.receive_blocked += 1
+            _refresh_gate(w)
+            _executed(engine, t, ev, {"agent": ag.id})
+        elif kind == "CollateralHaircutChange":
+            h = float(p["haircut"])
+            who = p.get("agent")
+            targets = [agents[who]] if who is not None else w.agent_list
+            old = {}
+            for ag in targets:
+                old[ag.id] = ag.collateral_haircut
+                ag.collateral_haircut = h
+            _executed(engine, t, ev, {"agent": who, "haircut": h, "old_haircuts": old})
         else:  # pragma: no cover - the loader rejects unknown types
             raise SimulationError(f"unknown scenario event type {kind!r}")
     except KeyError as exc:

@@ -43,6 +43,14 @@ def limits_ok(sender: Agent, receiver_id: str, amount: int) -> bool:
     return True
 
 
+def gated(world: World, tx: Transaction) -> bool:
+    """An outage or failure (scenario events) stops ``tx`` from settling now: its sender cannot
+    send or its receiver cannot receive. Callers test ``world.gated`` first (no gate: no cost).
+    """
+    agents = world.agents
+    return agents[tx.sender_id].send_blocked > 0 or agents[tx.receiver_id].receive_blocked > 0
+
+
 def settle(world: World, tx: Transaction, tick: int, settled_by: str,
            deferred: DeferredCredits | None) -> int:
     """Move ``tx.remaining_amount`` from sender to receiver and mark ``tx`` settled.
@@ -127,6 +135,7 @@ def fifo_pass(world: World, tick: int, deferred: DeferredCredits | None, event_t
     kept: list[Transaction] = []
     count = 0
     value = 0
+    gate = world.gated
     for tx in world.queue2:
         if tx.location != IN_QUEUE2 or tx.status == SETTLED:
             continue
@@ -134,7 +143,8 @@ def fifo_pass(world: World, tick: int, deferred: DeferredCredits | None, event_t
             tx.mark_overdue(tick)
         x = tx.remaining_amount
         sender = agents[tx.sender_id]
-        if x <= sender.available_liquidity and limits_ok(sender, tx.receiver_id, x):
+        if (x <= sender.available_liquidity and limits_ok(sender, tx.receiver_id, x)
+                and not (gate and gated(world, tx))):
             leave_queue2(world, tx)
             settle(world, tx, tick, settled_by, deferred)
             if tx.parent_id is not None:

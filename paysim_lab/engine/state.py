@@ -129,7 +129,7 @@ class Agent:
         "bilateral_limits", "multilateral_limit", "bilateral_outflows", "total_outflow",
         "collateral_posted_at_tick", "sent_amount_total", "settled_amount_total",
         "policy", "arrival", "bands", "unlimited_collateral_default",
-        "cost_run", "cost_day", "peak_net_debit",
+        "cost_run", "cost_day", "peak_net_debit", "send_blocked", "receive_blocked",
     )
 
     def __init__(self, agent_id: str, index: int, opening_balance: int, unsecured_cap: int = 0):
@@ -173,6 +173,10 @@ class Agent:
         self.cost_run = [0] * 7                  # per COST_KINDS, never reset
         self.cost_day = [0] * 7                  # reset at start of day
         self.peak_net_debit = 0
+        # scenario events (extended profile): how many outages/failures stop this bank from
+        # sending / receiving now; settlement checks them in O(1) (settlement.gated)
+        self.send_blocked = 0
+        self.receive_blocked = 0
 
     # ---- derived quantities (engine.md 4.1) -------------------------------------------------
     @property
@@ -297,7 +301,7 @@ class World:
         "agents", "agent_list", "config_order", "n_agents",
         "txs", "tx_list", "queue2", "queue2_value",
         "costs", "eod_rush_threshold", "deferred_crediting", "deadline_cap_at_eod",
-        "events",
+        "events", "gated",
     )
 
     def __init__(self, ticks_per_day: int, num_days: int, profile: str = "extended"):
@@ -319,6 +323,7 @@ class World:
         self.deferred_crediting = False
         self.deadline_cap_at_eod = False
         self.events: list[tuple] = []
+        self.gated = False   # some bank is in an outage or has failed (settlement.gated)
 
     def add_agent(self, agent: Agent) -> None:
         """Add one bank (keeps ``agent_list`` in id order; use add_agents for many)."""

@@ -15,8 +15,8 @@ from . import costs as C
 from .decisions import Decision, EvalEnv
 from .scenario_events import (ScheduledEvent, apply_event, details_json, event_index,
                               index_by_tick)
-from .settlement import (DeferredCredits, enqueue_queue2, fifo_pass, leave_queue2, compact_queue2,
-                         limits_ok, rebuild_queue2_index, reduce_parent, settle)
+from .settlement import (DeferredCredits, enqueue_queue2, fifo_pass, gated, leave_queue2,
+                         compact_queue2, limits_ok, rebuild_queue2_index, reduce_parent, settle)
 from .state import (C_COLLATERAL, C_DEADLINE, C_DELAY, C_EOD, C_FRICTION, C_LIQ_OPP,
                     C_OVERDRAFT, IN_QUEUE1, IN_QUEUE2, NOWHERE, OVERDUE, PENDING,
                     RTGS_RANK, Agent, ReleaseBudget, Transaction, World)
@@ -685,6 +685,7 @@ class Engine:
         events = w.events
         deferred = self.deferred
         costs = w.costs
+        gate = w.gated
         for tx in self.pending:
             x = tx.remaining_amount
             sender = agents[tx.sender_id]
@@ -693,7 +694,7 @@ class Engine:
             ok_limits = limits_ok(sender, rid, x)
             if not ok_limits:
                 self.limit_events(sender, tx, x, t)
-            if ok_liq and ok_limits:
+            if ok_liq and ok_limits and not (gate and gated(w, tx)):
                 was_overdue = tx.status == OVERDUE
                 before = sender.balance
                 settle(w, tx, t, "rtgs", deferred)
@@ -747,6 +748,12 @@ class Engine:
     def lsm_pass(self, t: int) -> None:
         w = self.world
         cfg = self.config
+        full = None
+        if w.gated and w.queue2:
+            # payments an outage or failure holds are invisible to the LSM; it only removes
+            # entries, so the queue afterwards is the full one minus what settled, in order
+            full = w.queue2
+            w.queue2 = [tx for tx in full if not gated(w, tx)]
         if w.queue2:
             from .lsm import run_lsm
             res = run_lsm(w, t, cfg.lsm, self.deferred, cfg.entry_disposition)
@@ -759,6 +766,8 @@ class Engine:
                                                    res.cycles_settled, res.cycle_value)
         else:
             pairs = bil_value = cycles = cyc_value = 0
+        if full is not None:
+            w.queue2 = [tx for tx in full if tx.location == IN_QUEUE2]
         if cfg.algorithm_sequencing:
             w.events.append(("AlgorithmExecution", t, 2, "Success" if pairs > 0 else "NoProgress",
                              pairs, bil_value))
