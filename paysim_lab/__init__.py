@@ -16,7 +16,7 @@ __all__ = [
     "SimulationError", "SimulationFinished", "StoreError",
     "load_scenario", "load_policy", "Scenario", "Policy", "Simulation", "Store", "data",
     "plots", "widgets", "sweep", "evaluate", "experiments", "describe", "indicators",
-    "indicator_plots",
+    "indicator_plots", "stress",
 ]
 
 # Heavy layers (pandas, duckdb, plotly, ipywidgets) load on first use, so `import paysim_lab`
@@ -37,6 +37,7 @@ _LAZY = {
     "experiments": ("paysim_lab.experiments", None),
     "indicators": ("paysim_lab.indicators", None),
     "indicator_plots": ("paysim_lab.indicator_plots", None),
+    "stress": ("paysim_lab.stress", None),
 }
 
 

@@ -225,3 +225,13 @@ def test_liquidity_usage_plot_carries_daily_maxima(sim):
     assert list(a.y) == [0.6, 0.5]
     rel = indicator_plots.liquidity_usage_distribution(sim, relative=True)
     assert list(find_traces(rel, agent_id="A")[0].y) == pytest.approx([0.6, 50 / 140])
+
+
+def test_run_summary(sim):
+    got = ind.run_summary(sim)
+    assert got == {
+        "value_arrived": 660, "value_settled": 620, "value_settlement_rate": 620 / 660,
+        "unsettled_value": 40,
+        "delay_indicator": pytest.approx(160 / (850 + 1130)),
+        "peak_queue2_value": 80, "max_liquidity_usage": 110, "gridlock_ticks": 2,
+        "unsettled_value.A": 0, "unsettled_value.B": 40, "unsettled_value.C": 0}
