@@ -53,7 +53,7 @@ def stress_metrics(sim) -> dict:
 
 
 def _base(scenario):
-    from .experiments.sweep import load_base
+    from .experiments.sweeps import load_base
     base = load_base(scenario)
     if base.profile != "extended":
         from .errors import ScenarioError
@@ -65,7 +65,7 @@ def _base(scenario):
 
 def _runs(base, event_lists: Sequence[list], seeds, backend, workers, client) -> pd.DataFrame:
     """One row per (event list, seed), in that order, with the stress metrics as columns."""
-    from .experiments.sweep import run_points
+    from .experiments.sweeps import run_points
     frame = run_points(base, ["scenario_events"], [(ev,) for ev in event_lists], seeds=seeds,
                        metrics=stress_metrics, backend=backend, client=client, workers=workers)
     failed = frame["error"].notna()
@@ -262,7 +262,7 @@ def reverse_stress(scenario, *, kind: str, indicator: str, threshold: float,
         raise ValueError(f"outage lengths are whole ticks, got lo={lo}, hi={hi}")
     if not 0 <= start_tick < total:
         raise ValueError(f"start_tick must be in 0..{total - 1}, got {start_tick}")
-    from .experiments.sweep import _seed_list
+    from .experiments.sweeps import _seed_list
     seed_list = _seed_list(seeds, base.seed)
     own = _events(base)
     trials: list[dict] = []
