@@ -30,12 +30,14 @@ from .indicators import run_summary
 #: Indicators a stress test can read, and the direction that counts as worse.
 INDICATORS = {
     "unsettled_value": "above", "knock_on_unsettled_value": "above",
+    "knock_on_delay_indicator": "above",
     "delay_indicator": "above", "peak_queue2_value": "above", "max_liquidity_usage": "above",
     "gridlock_ticks": "above", "total_cost": "above",
     "value_settlement_rate": "below", "settlement_rate": "below",
 }
 #: Columns of the outage ranking, in order after agent_id and rank.
-RANKING_METRICS = ("knock_on_unsettled_value", "unsettled_value", "delay_indicator",
+RANKING_METRICS = ("knock_on_unsettled_value", "knock_on_delay_indicator", "unsettled_value",
+                   "delay_indicator",
                    "value_settlement_rate", "peak_queue2_value", "total_cost")
 SHOCK_KINDS = ("outage_length", "arrival_surge", "haircut")
 
@@ -47,9 +49,35 @@ _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 
 
 def stress_metrics(sim) -> dict:
     """What every stress run adds to the sweep's columns (which already carry the summary's
-    ``settlement_rate`` and ``total_cost``): :func:`run_summary`. Module level, so process
-    and Dask workers can import it."""
-    return run_summary(sim)
+    ``settlement_rate`` and ``total_cost``): :func:`run_summary`, plus each bank's terms of the
+    delay indicator (``delay_terms.<BANK>``: numerator, denominator) so that the delay of the
+    *other* banks' payments can be told apart. Module level, so process and Dask workers can
+    import it."""
+    from .indicators import _delay_ratio, leaf_payments, run_frames
+    rf = run_frames(sim)
+    out = run_summary(rf)
+    leaves = leaf_payments(rf)
+    num, den = _delay_ratio(leaves, rf.ticks_per_day)
+    terms = pd.DataFrame({"b": leaves["sender_id"].to_numpy(), "num": num, "den": den})
+    sums = terms.groupby("b").sum()
+    for aid in rf.agent_ids:
+        got = sums.loc[aid] if aid in sums.index else None
+        out[f"delay_terms.{aid}"] = ((float(got["num"]), float(got["den"])) if got is not None
+                                     else (0.0, 0.0))
+    return out
+
+
+def _knock_on(row, out_bank: str, agent_ids) -> tuple[float, float]:
+    """(value left unsettled, delay indicator) of the payments of every bank but ``out_bank``."""
+    own = row[f"unsettled_value.{out_bank}"] if out_bank else 0
+    unsettled = float(row["unsettled_value"] - own)
+    num = den = 0.0
+    for aid in agent_ids:
+        if aid != out_bank:
+            n, d = row[f"delay_terms.{aid}"]
+            num += n
+            den += d
+    return unsettled, (num / den if den > 0 else math.nan)
 
 
 def _base(scenario):
@@ -95,11 +123,15 @@ def outage_ranking(scenario, *, start_tick: int = 0, end_tick: int | None = None
 
     Each bank in turn is out from ``start_tick`` to ``end_tick`` (default: the end of the run)
     while everything else stays as in the scenario; each variant runs with every seed. One row
-    per bank, most harmful first: ``rank`` (1 = most harmful; ties share the rank), then per
+    per bank, most harmful first (by the change in ``rank_by``): ``rank`` (1 = most harmful;
+    ties share the rank), then per
     metric of ``RANKING_METRICS`` its mean over the seeds under that outage and
-    ``<metric>_change`` (that minus the mean of the scenario without the outage).
-    ``knock_on_unsettled_value`` is the value left unsettled at the end *by the other banks*:
-    the damage the outage spreads, which ``rank_by`` uses by default. The baseline's means are
+    ``<metric>_change`` (the mean change from the same seed's run without the outage; for the
+    knock-on measures, over the same other banks).
+    ``knock_on_unsettled_value`` is the value left unsettled at the end *by the other banks*
+    (the damage the outage spreads; ``rank_by`` uses it by default) and
+    ``knock_on_delay_indicator`` the delay indicator of the other banks' payments (the better
+    yardstick for a short outage, after which everything still settles). The baseline's means are
     in ``frame.attrs["baseline"]``.
 
     >>> outage_ranking("ring.yaml", seeds=range(4))[["agent_id", "rank"]]   # doctest: +SKIP
@@ -120,21 +152,36 @@ def outage_ranking(scenario, *, start_tick: int = 0, end_tick: int | None = None
                                 "start_tick": int(start_tick), "end_tick": end}] for a in ids]
     frame = _runs(base, variants, seeds, backend, workers, client)
     n_seeds = len(frame) // len(variants)
-    # "" marks the baseline (agent ids are never empty)
+    # "" marks the baseline (agent ids are never empty; nobody is out)
     frame["variant"] = [v for v in [""] + ids for _ in range(n_seeds)]
-    everyone = frame["unsettled_value"]
-    out_bank = [frame.at[i, f"unsettled_value.{v}"] if v else 0
-                for i, v in frame["variant"].items()]
-    frame["knock_on_unsettled_value"] = everyone - pd.Series(out_bank, index=frame.index)
-    means = frame.groupby("variant", sort=False)[list(RANKING_METRICS)].mean()
+    knock = [_knock_on(row, v, base.agent_ids) for (_, row), v in zip(frame.iterrows(),
+                                                                      frame["variant"])]
+    frame["knock_on_unsettled_value"] = [k[0] for k in knock]
+    frame["knock_on_delay_indicator"] = [k[1] for k in knock]
+    # each run against the same seed's run without an outage, over the same banks: the
+    # knock-on measures leave the bank that is out out of the baseline too
+    plain = {int(r["seed"]): r for _, r in frame.iterrows() if r["variant"] == ""}
+    for m in RANKING_METRICS:
+        refs = []
+        for (_, row), v in zip(frame.iterrows(), frame["variant"]):
+            ref = plain[int(row["seed"])]
+            if m.startswith("knock_on_"):
+                k = _knock_on(ref, v, base.agent_ids)
+                refs.append(k[0] if m == "knock_on_unsettled_value" else k[1])
+            else:
+                refs.append(float(ref[m]))
+        frame[f"{m}_change"] = frame[m].astype(float) - pd.Series(refs, index=frame.index)
+    columns = [c for m in RANKING_METRICS for c in (m, f"{m}_change")]
+    means = frame.groupby("variant", sort=False)[columns].mean()
     baseline = means.loc[""]
     rows = means.reindex(ids)
     result = pd.DataFrame({"agent_id": ids})
-    for m in RANKING_METRICS:
-        result[m] = rows[m].to_numpy(dtype=float)
-        result[f"{m}_change"] = result[m] - float(baseline[m])
+    for c in columns:
+        result[c] = rows[c].to_numpy(dtype=float)
+    # rank on the change: the knock-on levels are over different sets of banks
     worse_high = INDICATORS[rank_by] == "above"
-    key = result[rank_by] if worse_high else -result[rank_by]
+    change = result[f"{rank_by}_change"]
+    key = change if worse_high else -change
     result["rank"] = key.rank(method="min", ascending=False).astype("int64")
     result = result.sort_values(["rank", "agent_id"], kind="stable").reset_index(drop=True)
     result = result[["agent_id", "rank"] + [c for c in result.columns
@@ -223,7 +270,8 @@ def reverse_stress(scenario, *, kind: str, indicator: str, threshold: float,
 
     ``indicator`` is a key of ``INDICATORS`` (run-level values of
     :func:`paysim_lab.indicators.run_summary`, the summary's ``settlement_rate`` and
-    ``total_cost``, and ``knock_on_unsettled_value`` for outages); ``direction`` ("above" or
+    ``total_cost``, and ``knock_on_unsettled_value`` / ``knock_on_delay_indicator`` for
+    outages); ``direction`` ("above" or
     "below") says which side of ``threshold`` is a breach (default: the side that is worse).
     For each seed the size is bisected between ``lo`` and ``hi`` until the bracket is at most
     ``tolerance`` wide, assuming the indicator worsens with the size. Every step runs the
@@ -246,8 +294,8 @@ def reverse_stress(scenario, *, kind: str, indicator: str, threshold: float,
         raise ValueError("kind='outage_length' needs agent= (the bank that goes out)")
     if agent is not None and agent not in base.agent_ids:
         raise ValueError(f"unknown agent {agent!r}; agents are: {', '.join(base.agent_ids)}")
-    if indicator == "knock_on_unsettled_value" and kind != "outage_length":
-        raise ValueError("knock_on_unsettled_value is measured for outages only")
+    if indicator.startswith("knock_on_") and kind != "outage_length":
+        raise ValueError(f"{indicator} is measured for outages only")
     total = _total_ticks(base)
     d_lo, d_hi, d_tol = _defaults(kind, total, start_tick)
     lo = d_lo if lo is None else lo
@@ -277,7 +325,7 @@ def reverse_stress(scenario, *, kind: str, indicator: str, threshold: float,
             ev = own + [_shock_event(kind, size, agent=agent, start_tick=start_tick)]
             frame = _runs(base, [ev], by_size[size], backend, workers, client)
             for _, r in frame.iterrows():
-                value = _indicator_value(r, indicator, agent)
+                value = _indicator_value(r, indicator, agent, base.agent_ids)
                 bad = value > threshold if direction == "above" else value < threshold
                 trials.append({"seed": int(r["seed"]), "size": size, "value": value,
                                "breached": bool(bad)})
@@ -328,9 +376,11 @@ def reverse_stress(scenario, *, kind: str, indicator: str, threshold: float,
                                                                     "breached"]))
 
 
-def _indicator_value(row, indicator: str, agent: str | None) -> float:
+def _indicator_value(row, indicator: str, agent: str | None, agent_ids) -> float:
     if indicator == "knock_on_unsettled_value":
-        return float(row["unsettled_value"] - row[f"unsettled_value.{agent}"])
+        return _knock_on(row, agent, agent_ids)[0]
+    if indicator == "knock_on_delay_indicator":
+        return _knock_on(row, agent, agent_ids)[1]
     return float(row[indicator])
 
 

@@ -32,6 +32,8 @@ def test_who_matters_ranks_the_liquidity_source_first():
     assert list(table.agent_id) == ["A", "B", "C", "D"]
     assert list(table["rank"]) == [1, 2, 3, 4]
     assert list(table.knock_on_unsettled_value) == [300, 200, 100, 0]
+    # the others' payments that never settle count as waiting to the close (delay 1)
+    assert list(table.knock_on_delay_indicator) == pytest.approx([1, 2 / 3, 1 / 3, 0])
     assert list(table.unsettled_value) == [400, 300, 200, 100]
     assert list(table.unsettled_value_change) == [400, 300, 200, 100]
     assert list(table.value_settlement_rate) == [0.0, 0.25, 0.5, 0.75]
@@ -47,6 +49,8 @@ def test_who_matters_with_a_short_window_and_another_ranking():
     assert list(table["rank"]) == [1, 2, 3, 4]
     assert list(table.delay_indicator) == pytest.approx([8 / 36, 6 / 36, 4 / 36, 2 / 36])
     assert list(table.knock_on_unsettled_value) == [0, 0, 0, 0]
+    # with A out its three successors wait 2 ticks of 9; with D out nobody else waits
+    assert list(table.knock_on_delay_indicator) == pytest.approx([2 / 9, 4 / 27, 2 / 27, 0])
     assert list(table.peak_queue2_value) == [400, 300, 200, 100]
     with pytest.raises(ValueError, match="rank_by must be one of"):
         stress.outage_ranking(ring(), rank_by="nothing")
@@ -128,3 +132,18 @@ def test_bad_arguments():
                               threshold=0, lo=0.5, hi=0.5)
     with pytest.raises(ScenarioError, match="compat='extended'"):
         stress.outage_ranking(psl.load_scenario(ring(), compat="simcash"))
+
+
+def test_knock_on_changes_compare_the_same_banks():
+    # D cannot pay its 100 at all (no money, nobody pays it): in the plain run only D's payment
+    # is unsettled; with D out the other banks lose nothing, so D's knock-on change is 0
+    sc = ring()
+    sc["scenario_events"].append({"type": "CustomTransactionArrival", "from_agent": "D",
+                                  "to_agent": "B", "amount": 1000, "deadline": 5,
+                                  "schedule": {"type": "OneTime", "tick": 0}})
+    table = stress.outage_ranking(sc).set_index("agent_id")
+    assert table.attrs["baseline"]["knock_on_unsettled_value"] == 1000
+    assert table.loc["D", "knock_on_unsettled_value"] == 0
+    assert table.loc["D", "knock_on_unsettled_value_change"] == 0
+    assert table.loc["C", "knock_on_unsettled_value"] == 1100     # D->A, D->B
+    assert table.loc["C", "knock_on_unsettled_value_change"] == 100
