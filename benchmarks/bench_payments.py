@@ -6,7 +6,9 @@ Usage::
     python benchmarks/bench_payments.py --payments 100000 --banks 200 --events 20000
 
 A synthetic payment list (benchmarks/_payments_data.py) is written as a Parquet file next to a
-scenario YAML that names it (in a temporary folder). Measured, in CPU-bound wall seconds:
+scenario YAML that names it (in a temporary folder). Measured in CPU seconds of
+the benchmark process (``time.process_time``: the machine is shared, so wall time would also
+count other people's work):
 
 * load: ``psl.load_scenario(yaml)`` (YAML, 1,000 agents, the Parquet table read and
   validated), and the table alone (read + validate);
@@ -48,20 +50,25 @@ def scenario_doc(banks: pd.DataFrame, ticks: int, payments: str | None) -> dict:
     return doc
 
 
+def clock() -> float:
+    # CPU seconds of this process: the machine is shared, so wall time measures the others too
+    return time.process_time()
+
+
 def run_loop(sim) -> float:
-    t0 = time.perf_counter()
+    t0 = clock()
     while not sim.done:
         sim._one_tick()
-    return time.perf_counter() - t0
+    return clock() - t0
 
 
 def table_route(path: Path) -> dict:
-    t0 = time.perf_counter()
+    t0 = clock()
     sc = psl.load_scenario(path)
-    load = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    load = clock() - t0
+    t0 = clock()
     sim = psl.Simulation(sc, keep_events=False)
-    build = time.perf_counter() - t0
+    build = clock() - t0
     loop = run_loop(sim)
     settled = sum(1 for tx in sim.world.tx_list if tx.status == "Settled")
     return {"load": load, "build": build, "loop": loop, "payments": sc.payment_count,
@@ -72,12 +79,12 @@ def events_route(doc: dict, frame: pd.DataFrame) -> dict:
     events = [{"type": "CustomTransactionArrival", "from_agent": r.sender, "to_agent": r.receiver,
                "amount": int(r.amount), "schedule": {"type": "OneTime", "tick": int(r.arrival_tick)}}
               for r in frame.itertuples()]
-    t0 = time.perf_counter()
+    t0 = clock()
     sc = psl.load_scenario({**doc, "scenario_events": events})
-    load = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    load = clock() - t0
+    t0 = clock()
     sim = psl.Simulation(sc, keep_events=False)
-    build = time.perf_counter() - t0
+    build = clock() - t0
     loop = run_loop(sim)
     return {"load": load, "build": build, "loop": loop, "payments": len(frame)}
 
@@ -88,6 +95,7 @@ def main() -> None:
     ap.add_argument("--payments", type=int, default=350_000)
     ap.add_argument("--banks", type=int, default=1_000)
     ap.add_argument("--ticks", type=int, default=100)
+    ap.add_argument("--repeat", type=int, default=3, help="best of N for the table alone")
     ap.add_argument("--events", type=int, default=20_000,
                     help="also run this many payments as scenario events (0: skip)")
     args = ap.parse_args()
@@ -102,20 +110,22 @@ def main() -> None:
         path.write_text(yaml.safe_dump(scenario_doc(banks, args.ticks, "day.parquet"),
                                        sort_keys=False))
 
-        t0 = time.perf_counter()
-        table = read_payments_file(folder / "day.parquet", "day.parquet")
-        read = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        payment_feed(table, list(banks.id), ticks_per_day=args.ticks, num_days=1,
-                     source="day.parquet")
-        validate = time.perf_counter() - t0
+        read = validate = float("inf")
+        for _ in range(args.repeat):     # best of: the first read also imports and warms up
+            t0 = clock()
+            table = read_payments_file(folder / "day.parquet", "day.parquet")
+            read = min(read, clock() - t0)
+            t0 = clock()
+            payment_feed(table, list(banks.id), ticks_per_day=args.ticks, num_days=1,
+                         source="day.parquet")
+            validate = min(validate, clock() - t0)
 
         r = table_route(path)
     e2e = r["load"] + r["build"] + r["loop"]
     print(f"payments table: {r['payments']:,} payments among {args.banks:,} banks, "
-          f"{args.ticks} ticks, LSM on, Fifo policies")
-    print(f"  table read (Parquet)          {read:7.3f} s")
-    print(f"  table validate + columns      {validate:7.3f} s")
+          f"{args.ticks} ticks, LSM on, Fifo policies (CPU seconds)")
+    print(f"  table read (Parquet)          {read:7.3f} s   (best of {args.repeat})")
+    print(f"  table validate + columns      {validate:7.3f} s   (best of {args.repeat})")
     print(f"  load_scenario (YAML + table)  {r['load']:7.3f} s   target < 1.5 s")
     print(f"  Simulation build              {r['build']:7.3f} s")
     print(f"  tick loop                     {r['loop']:7.3f} s   "

@@ -680,6 +680,28 @@ class SimulationConfig(Block):
     rng_seed: RngSeed
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _copy_data(data):
+    """A deep copy of plain scenario data (dicts, lists, scalars), several times faster than
+    ``copy.deepcopy`` on the millions of values of a 5,000-bank dict; anything else is
+    deep-copied as usual.
+
+    >>> d = {"a": [1, {"b": 2}]}
+    >>> c = _copy_data(d)
+    >>> c == d, c["a"] is d["a"], c["a"][1] is d["a"][1]
+    (True, False, False)
+    """
+    if isinstance(data, dict):
+        return {k: v if type(v) in _SCALARS else _copy_data(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [v if type(v) in _SCALARS else _copy_data(v) for v in data]
+    if type(data) in _SCALARS:
+        return data
+    return copy.deepcopy(data)
+
+
 def _none_as_empty(value):
     # SimCash accepts `priority_escalation: null` (disabled).
     return {} if value is None else value
@@ -756,7 +778,7 @@ class Scenario(Block):
         if isinstance(data, dict):
             # A freshly parsed file belongs to us; a caller's dict may change after loading.
             owned = bool(info.context and info.context.get("owned_input"))
-            inst._raw = data if owned else copy.deepcopy(data)
+            inst._raw = data if owned else _copy_data(data)
         return inst
 
     @model_validator(mode="after")
