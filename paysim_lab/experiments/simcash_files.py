@@ -294,6 +294,10 @@ class ExperimentResult:
             ci = iv.get("cost")
             ci_text = (f" [{money(round(ci[0]))}, {money(round(ci[1]))}]"
                        if ci and ci[0] is not None else "")
+            if self.samples == 1:
+                lines.append(f"  {a}: {s}  cost {money(round(cost))} (exact: one "
+                             "deterministic run)")
+                continue
             lines.append(f"  {a}: {s}  cost {money(round(cost))}{ci_text}")
             for dim, e in (iv.get("strategy") or {}).items():
                 lines.append(f"      {dim}: interval {e['interval']}, same in "

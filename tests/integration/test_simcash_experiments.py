@@ -78,3 +78,14 @@ def test_bootstrap_mode_reproduces_the_published_exp2_means(paper, iteration, pr
     got = tuple(f"{math.floor(means[a]) / 100:.2f}" for a in ("BANK_A", "BANK_B"))
     assert got == published
     assert len(ev.runs) == 2 * 50
+
+
+def test_exp1_text_report(paper):
+    res = CliRunner().invoke(main, ["experiment", str(paper / "exp1.yaml"), "--no-all"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0
+    lines = res.output.splitlines()
+    assert lines[1] == "best response converged after 2 round(s)"
+    assert lines[2:4] == ["  BANK_A: 0.0  cost $0.00 (exact: one deterministic run)",
+                          "  BANK_B: 0.2  cost $20.00 (exact: one deterministic run)"]
+    assert len(lines) == 4                       # --no-all: no equilibrium list, no planner
