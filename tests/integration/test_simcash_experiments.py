@@ -89,3 +89,23 @@ def test_exp1_text_report(paper):
     assert lines[2:4] == ["  BANK_A: 0.0  cost $0.00 (exact: one deterministic run)",
                           "  BANK_B: 0.2  cost $20.00 (exact: one deterministic run)"]
     assert len(lines) == 4                       # --no-all: no equilibrium list, no planner
+
+
+def test_an_experiment_given_as_a_dict_with_monte_carlo_evaluation():
+    exp = load({"name": "castro", "scenario": str(psl.data.scenario_path("liquidity_game_2period")),
+                "evaluation": {"mode": "monte-carlo", "num_samples": 3},
+                "optimized_agents": ["BANK_A", "BANK_B"],
+                "policy_constraints": {"allowed_parameters": [
+                    {"name": "initial_liquidity_fraction", "min_value": 0.0,
+                     "max_value": 0.3}]}})
+    assert exp.source == "<dict>" and exp.grid(0.1) == {
+        "initial_liquidity_fraction": [0.0, 0.1, 0.2, 0.3]}
+    r = exp.solve(step=0.05, n_resamples=20)
+    out = r.to_json()
+    assert out["equilibrium"] == {"BANK_A": 0.0, "BANK_B": 0.2}
+    assert out["evaluation"] == {"mode": "monte-carlo", "samples": 3, "confidence": 0.95}
+    # every seed costs the same in this game: zero-width intervals, every resample agrees
+    assert out["intervals"]["BANK_B"]["cost"] == [2000, 2000]
+    assert out["intervals"]["BANK_B"]["strategy"]["value"] == {"interval": [0.2, 0.2],
+                                                              "share_same": 1.0}
+    assert "all_equilibria" not in out
