@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..engine.payment_feed import NOT_GIVEN, PaymentFeed
+from ..engine.payment_feed import NOT_GIVEN, PackedIds, PaymentFeed
 from ..errors import ScenarioError
 from .issues import Issues
 
@@ -302,7 +302,7 @@ def _booleans(ck: _Checker, column: str) -> np.ndarray:
     return ok_true.astype(np.int8)
 
 
-def _payment_ids(ck: _Checker) -> list | None:
+def _payment_ids(ck: _Checker) -> pd.Series | None:
     s = ck.frame["payment_id"]
     missing = s.isna().to_numpy()
     if missing.all():
@@ -329,7 +329,7 @@ def _payment_ids(ck: _Checker) -> list | None:
     ck.problem("payment_id", dup,
                lambda r: f"duplicate payment_id {text.iloc[r]!r} (first used at row "
                          f"{_first_row(text, text.iloc[r]) + 1})")
-    return text.to_numpy(object, na_value=None).tolist()
+    return text
 
 
 def _first_row(text: pd.Series, value: str) -> int:
@@ -383,6 +383,10 @@ def payment_feed(frame: pd.DataFrame, banks: list[str], *, ticks_per_day: int, n
         ck.problem("amount", amount <= 0,
                    lambda r: f"must be a positive number of cents, got {amount[r]}")
 
+    if "day" in present and "arrival_tick" in present:
+        raise _fail(source, "the column day only applies to arrival_time (a time of day); with "
+                            "arrival_tick give the tick of the run (day x ticks_per_day + the "
+                            "tick of the day) and drop the day column")
     day = None
     if "day" in present:
         day, given_day = _integers(ck, "day", required=False)
@@ -441,8 +445,17 @@ def payment_feed(frame: pd.DataFrame, banks: list[str], *, ticks_per_day: int, n
         deadline=col_(deadline, "q") if deadline is not None else None,
         priority=col_(priority, "q") if priority is not None else None,
         divisible=col_(divisible, "q") if divisible is not None else None,
-        payment_id=(ids if sorted_ else [ids[i] for i in order.tolist()])
-        if ids is not None else None)
+        payment_id=_packed(ids if sorted_ else ids.iloc[order]) if ids is not None else None)
+
+
+def _packed(ids: pd.Series) -> PackedIds:
+    """Ids as one string plus offsets: no Python object per payment until its tick."""
+    given = ids.notna().to_numpy(bool)
+    lengths = ids.str.len().fillna(0).to_numpy(np.int64)
+    offsets = np.zeros(len(ids) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return PackedIds("".join(ids[given].tolist()), array("q", offsets.tobytes()),
+                     array("b", given.astype(np.int8).tobytes()))
 
 
 def resolve_path(path: str, base_dir) -> Path:

@@ -24,6 +24,33 @@ from typing import Sequence
 NOT_GIVEN = -1
 
 
+class PackedIds:
+    """Payment ids kept as one string and offsets; ``ids[k]`` is the k-th id or None.
+
+    >>> ids = PackedIds("P1P22", array("q", [0, 2, 2, 5]), array("b", [1, 0, 1]))
+    >>> list(ids)
+    ['P1', None, 'P22']
+    """
+
+    __slots__ = ("text", "offsets", "given")
+
+    def __init__(self, text: str, offsets: Sequence[int], given: Sequence[int]):
+        self.text = text
+        self.offsets = offsets
+        self.given = given
+
+    def __len__(self) -> int:
+        return len(self.given)
+
+    def __getitem__(self, k: int) -> str | None:
+        if not self.given[k]:
+            return None
+        return self.text[self.offsets[k]:self.offsets[k + 1]]
+
+    def __iter__(self):
+        return (self[k] for k in range(len(self.given)))
+
+
 class PaymentFeed:
     """Columns of a payments table (row ``k`` is one payment), sorted by arrival tick.
 
@@ -31,7 +58,8 @@ class PaymentFeed:
     - ``amount``: cents (> 0). ``arrival``: tick of arrival, ascending.
     - ``deadline``: absolute deadline tick, or NOT_GIVEN for the default.
     - ``priority``: 0-10, or NOT_GIVEN for the default 5. ``divisible``: 0 or 1.
-    - ``payment_id``: the table's ids (str or None per payment), or None for no id column.
+    - ``payment_id``: the table's ids (a :class:`PackedIds`, or any sequence of str or None),
+      or None for no id column.
 
     Optional columns may be None when the table has none.
     """

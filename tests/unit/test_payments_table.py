@@ -288,7 +288,7 @@ def test_integer_payment_ids_are_kept_as_text():
     frame = pd.DataFrame({"sender": ["A", "B"], "receiver": ["B", "A"], "amount": [1, 2],
                           "arrival_tick": [0, 0], "payment_id": [1007, 42]})
     sc = psl.Scenario.from_payments(frame, BANKS, ticks_per_day=5)
-    assert sc._payment_feed.payment_id == ["1007", "42"]
+    assert list(sc._payment_feed.payment_id) == ["1007", "42"]
 
 
 def test_unreadable_and_out_of_hours_clock_times_are_reported():
@@ -304,3 +304,12 @@ def test_unreadable_and_out_of_hours_clock_times_are_reported():
                                    ticks_per_day=10, clock=clock)
     assert str(err.value) == ("<payments DataFrame>: row 2, column arrival_time: 07:59 is "
                               "outside the business day 08:00-18:00, 10 ticks of 60 minutes")
+
+
+def test_a_day_column_with_arrival_ticks_is_refused():
+    frame = pd.DataFrame({"sender": ["A"], "receiver": ["B"], "amount": [1],
+                          "arrival_tick": [3], "day": [1]})
+    with pytest.raises(ScenarioError) as err:
+        psl.Scenario.from_payments(frame, BANKS, ticks_per_day=5, num_days=2)
+    assert str(err.value).startswith("<payments DataFrame>: the column day only applies to "
+                                     "arrival_time")
