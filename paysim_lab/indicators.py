@@ -158,6 +158,12 @@ def _delay_ratio(leaves: pd.DataFrame, tpd: int) -> pd.Series:
     return (amt * (np.minimum(settled_at, close) - arr), amt * (close - arr))
 
 
+def _empty(columns) -> pd.DataFrame:
+    """The frame of a run that has not run a tick yet."""
+    return pd.DataFrame({c: pd.Series(dtype=object if c == "agent_id" else float)
+                         for c in columns})
+
+
 def _ratio(num, den):
     num = np.asarray(num, dtype=float)
     den = np.asarray(den, dtype=float)
@@ -176,6 +182,8 @@ def bank_indicators(source, run_id: str | None = None) -> pd.DataFrame:
     """
     rf = run_frames(source, run_id)
     tpd, D, n = rf.ticks_per_day, rf.days_run, len(rf.agent_ids)
+    if D == 0:
+        return _empty(BANK_COLUMNS)
     leaves = leaf_payments(rf)
     sent, recv = _flows(rf, leaves)
     by_day = (n, D, tpd)
@@ -259,6 +267,8 @@ def system_indicators(source, run_id: str | None = None, *,
         raise ValueError(f"gridlock_min_ticks must be >= 1, got {gridlock_min_ticks}")
     rf = run_frames(source, run_id)
     tpd, D, n = rf.ticks_per_day, rf.days_run, len(rf.agent_ids)
+    if D == 0:
+        return _empty(SYSTEM_COLUMNS)
     T = D * tpd
     leaves = leaf_payments(rf)
     sent, recv = _flows(rf, leaves)
@@ -348,6 +358,8 @@ def throughput(source, run_id: str | None = None, *, system: bool = False) -> pd
     """
     rf = run_frames(source, run_id)
     tpd, D = rf.ticks_per_day, rf.days_run
+    if D == 0:
+        return _empty(("agent_id", "day", "tick_of_day", "tick", "value_settled_cum", "share"))
     sent, _ = _flows(rf, leaf_payments(rf))
     ids = rf.agent_ids
     if system:

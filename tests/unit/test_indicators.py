@@ -235,3 +235,15 @@ def test_run_summary(sim):
         "delay_indicator": pytest.approx(160 / (850 + 1130)),
         "peak_queue2_value": 80, "max_liquidity_usage": 110, "gridlock_ticks": 2,
         "unsettled_value.A": 0, "unsettled_value.B": 40, "unsettled_value.C": 0}
+
+
+def test_a_run_in_progress():
+    fresh = psl.Simulation(SCENARIO)
+    assert ind.bank_indicators(fresh).empty and ind.system_indicators(fresh).empty
+    assert ind.throughput(fresh).empty
+    fresh.step(6)                 # day 1 has run ticks 4 and 5: A->C and C->A offset at 5
+    s = ind.system_indicators(fresh).set_index("day")
+    assert (s.loc[1].value_settled, s.loc[1].arrivals, s.loc[1].peak_queue2_value) == (350, 2, 0)
+    b = ind.bank_indicators(fresh)
+    assert row(b, "A", 1).available_liquidity_sod == 140
+    assert row(b, "A", 1).max_liquidity_usage == 50

@@ -147,3 +147,9 @@ def test_knock_on_changes_compare_the_same_banks():
     assert table.loc["D", "knock_on_unsettled_value_change"] == 0
     assert table.loc["C", "knock_on_unsettled_value"] == 1100     # D->A, D->B
     assert table.loc["C", "knock_on_unsettled_value_change"] == 100
+
+
+def test_process_backend_gives_the_same_table():
+    serial = stress.outage_ranking(ring(), seeds=[1, 2])
+    pooled = stress.outage_ranking(ring(), seeds=[1, 2], backend="process", workers=2)
+    assert pooled.equals(serial)
