@@ -145,3 +145,36 @@ def test_an_outage_after_the_run_warns_that_it_never_fires():
     with pytest.warns(psl.ScenarioWarning, match="never fires"):
         psl.load_scenario(scenario([{"type": "ParticipantOutage", "agent": "A",
                                      "start_tick": 10, "end_tick": 12}]))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_no_settlement_path_crosses_an_outage_or_failure(seed):
+    """A generated 12-bank system with the LSM on (offsets, cycles, retries), an outage of a
+    core bank and a failure of another: nothing the out bank sent settles inside its window,
+    nothing touches the failed bank after its failure, and no money is created or lost."""
+    from paysim_lab.synthetic import synthetic_scenario
+    sc = synthetic_scenario(banks=12, payments_per_day=600, seed=seed, ticks_per_day=40,
+                            core_fraction=0.25)
+    ids = [a["id"] for a in sc["agents"]]
+    out, failed = ids[0], ids[1]
+    sc["scenario_events"] = [
+        {"type": "ParticipantOutage", "agent": out, "start_tick": 8, "end_tick": 20},
+        {"type": "ParticipantFailure", "agent": failed, "tick": 25}]
+    sim = psl.Simulation(sc)
+    sim.run()
+    tx = sim.transactions()
+    done = tx[tx.settlement_tick.notna() & tx.parent_id.isna()]
+    in_window = done[(done.sender_id == out) & done.settlement_tick.between(8, 19)]
+    assert in_window.empty
+    touching_failed = done[((done.sender_id == failed) | (done.receiver_id == failed))
+                           & (done.settlement_tick >= 25)]
+    assert touching_failed.empty
+    # the outage did hold payments back, and the system kept settling around it
+    assert (tx.sender_id == out).sum() > 0
+    assert (done.sender_id == out).sum() > 0 and len(done) > 100
+    h = sim.history()
+    totals = h.groupby("tick").balance.sum()
+    assert totals.nunique() == 1 and totals.iloc[0] == sum(a["opening_balance"]
+                                                          for a in sc["agents"])
+    ever_queued_during = h[(h.agent_id == out) & h.tick.between(8, 19)].queue2_value
+    assert ever_queued_during.max() > 0
