@@ -20,7 +20,7 @@ __all__ = ["throughput_curve", "liquidity_usage_distribution"]
 
 def throughput_curve(source, run_id: str | None = None, *, day: int | None = None,
                      agents=None, system: bool = True) -> go.Figure:
-    """Share of each day's outgoing value settled by each tick of the day (BCBS 248 A(vii)).
+    """Share of each day's outgoing value settled by each tick of the day (BCBS 248 C(i)).
 
     One line per bank and day (``agents`` limits the banks; ``day`` picks one day) plus, with
     ``system=True``, a thick line for the whole system. The diagonal is even settlement
