@@ -3,8 +3,12 @@
 Every function takes a :class:`paysim_lab.Simulation` (or the frames it produces) and returns a
 ``plotly.graph_objects.Figure``. Conventions shared by all charts:
 
-- x is the tick; day boundaries are dotted vertical lines (shape names ``"day N"``) and every
-  executed scenario event is an annotated dashed line (shape names ``"scenario: TYPE"``).
+- x is the tick; day boundaries are dotted vertical lines (shape names ``"day N"``, labels
+  thinned to every n-th day on long runs) and every executed scenario event is a dashed line
+  (shape names ``"scenario: LABEL"``) labelled above the plot where the label fits; labels that
+  would collide become a small triangle whose hover text shows them. All of them are added in
+  one layout update. ``markers="hover"`` puts every event label on hover, ``markers=False``
+  leaves day and event markers out.
 - Money is plotted in dollars (cents / 100). The exact cents travel with the data: a money line
   carries them as ``customdata`` (one int per point); a marker trace carries a row per point whose
   first entry is the y value in cents. Hover text shows both.
@@ -28,6 +32,7 @@ import json
 import math
 from typing import Any, Iterable
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -84,7 +89,7 @@ class RunData:
         self._transactions = transactions
         self._tpd = ticks_per_day
         self.name = name
-        self._of_type: dict[str, pd.DataFrame] = {}
+        self._of_type: dict[tuple, pd.DataFrame] = {}
 
     @classmethod
     def of(cls, source: Any, main: str = "history", **frames) -> "RunData":
@@ -126,15 +131,28 @@ class RunData:
                 {"tick": [], "seq": [], "event_type": [], "details": []})
         return self._events
 
-    def events_of(self, event_type: str) -> pd.DataFrame:
-        """Events of one type, one column per catalog field (plus tick and seq)."""
-        if event_type in self._of_type:
-            return self._of_type[event_type]
+    def events_of(self, event_type: str, **where) -> pd.DataFrame:
+        """Events of one type, one column per catalog field (plus tick and seq); ``where``
+        keeps the rows whose fields equal the given values (on a simulation the filter runs
+        while scanning, so a chart that needs a few of 600,000 PolicyHold events stays fast).
+        """
+        key = (event_type, tuple(sorted(where.items())))
+        if key in self._of_type:
+            return self._of_type[key]
         if self._sim is not None and self._events is None:
-            frame = self._sim.events_of(event_type)
+            if where or event_type not in _CHART_EVENT_TYPES:
+                frame = _scan_sim(self._sim, {event_type: where})[event_type]
+            else:
+                # one pass over the log for every type a chart reads (a long run has
+                # hundreds of thousands of events; one scan per type would repeat that)
+                for et, f in _scan_sim(self._sim, dict.fromkeys(_CHART_EVENT_TYPES, {})).items():
+                    self._of_type[(et, ())] = f
+                frame = self._of_type[key]
         else:
             frame = _flatten(self.events, event_type)
-        self._of_type[event_type] = frame
+            for k, v in where.items():
+                frame = frame[frame[k] == v] if len(frame) else frame
+        self._of_type[key] = frame
         return frame
 
     # -- run facts
@@ -216,6 +234,45 @@ def _empty_history() -> pd.DataFrame:
                                          "cost_to_date")})
 
 
+#: Event types the charts read; a simulation's log is scanned once for all of them.
+_CHART_EVENT_TYPES = ("ScenarioEventExecuted", "CollateralPost", "CollateralWithdraw",
+                      "CollateralTimerWithdrawn", "CollateralTimerBlocked", "BankBudgetSet",
+                      "CostAccrual", "LsmBilateralOffset", "EntryDispositionOffset",
+                      "LsmCycleSettlement")
+
+
+def _scan_sim(sim, wanted: dict[str, dict]) -> dict[str, pd.DataFrame]:
+    """One pass over ``sim``'s events: per wanted type, the rows whose fields equal its
+    ``where`` dict, as a frame like ``sim.events_of`` (tick, seq, one column per field)."""
+    checks: dict[str, list[tuple[int, Any]]] = {}
+    for et, where in wanted.items():
+        if et not in FIELDS:
+            raise ValueError(f"unknown event type {et!r}")
+        names = list(FIELDS[et])
+        unknown = [k for k in where if k not in names]
+        if unknown:
+            raise ValueError(f"{et} has no field(s) {', '.join(unknown)}")
+        # a record is (type, tick, *fields)
+        checks[et] = [(names.index(k) + 2, v) for k, v in where.items()]
+    rows: dict[str, list] = {et: [] for et in wanted}
+    get = checks.get
+    log = getattr(sim, "_log", None)
+    # the in-memory log directly when the simulation has one (a generator per record costs
+    # more than the scan itself on a run of 700,000 events)
+    pairs = (enumerate(log, sim._seq_base) if isinstance(log, list)
+             else sim.event_records())
+    for seq, rec in pairs:
+        check = get(rec[0])
+        if check is not None and (not check or all(rec[i] == v for i, v in check)):
+            rows[rec[0]].append((rec[1], seq) + rec[2:])
+    out = {}
+    for et, got in rows.items():
+        cols = ["tick", "seq", *FIELDS[et]]
+        out[et] = pd.DataFrame({c: pd.Series([r[i] for r in got], dtype="object")
+                                for i, c in enumerate(cols)})
+    return out
+
+
 def _flatten(events: pd.DataFrame, event_type: str) -> pd.DataFrame:
     """One event type's rows from a mixed or flat event frame, one column per field."""
     names = list(FIELDS.get(event_type, ()))
@@ -266,6 +323,24 @@ def _dollars(cents: Iterable) -> list:
     return [None if c is None else c / 100 for c in cents]
 
 
+def _column(values: list):
+    """A trace column: a numpy array when nothing is missing (plotly checks arrays at once and
+    sends them in binary; a long run's lists take seconds element by element), else the list.
+    """
+    if any(v is None for v in values):
+        return values
+    return np.asarray(values, dtype=np.float64 if any(isinstance(v, float) for v in values)
+                      else np.int64)
+
+
+def _series(ticks, cents: list) -> tuple:
+    """x ticks, y dollars and customdata cents of a money line, as trace columns."""
+    x = np.asarray([int(t) for t in ticks], dtype=np.int64)
+    cd = _column(cents)
+    y = cd / 100 if isinstance(cd, np.ndarray) else _dollars(cents)
+    return x, y, cd
+
+
 
 
 def _details_text(d: dict) -> str:
@@ -301,7 +376,8 @@ def _money_hover(label: str) -> str:
 def _money_line(ticks, cents, *, name, meta, color, dash=None, showlegend=True,
                 legendgroup=None, label=None, shape="hv") -> go.Scatter:
     cents = _cents(cents)
-    return go.Scatter(x=[int(t) for t in ticks], y=_dollars(cents), customdata=cents,
+    x, y, cd = _series(ticks, cents)
+    return go.Scatter(x=x, y=y, customdata=cd,
                       name=name, meta=meta, mode="lines", line=dict(color=color, dash=dash,
                                                                     shape=shape),
                       legendgroup=legendgroup or name, showlegend=showlegend,
@@ -323,20 +399,37 @@ def find_traces(fig: go.Figure, **meta) -> list:
     return out
 
 
-def _vline(fig: go.Figure, x: float, *, name: str, line: dict, text: str | None = None,
-           hover: str | None = None, level: int = 0, at_bottom: bool = False) -> None:
-    """A vertical line over the whole plot area (all stacked subplots share x), labelled above
-    the plot (``level`` staggers labels that would overlap) or at the bottom inside it."""
-    fig.add_shape(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1, line=line,
-                  name=name, layer="below")
-    if text:
-        if at_bottom:
-            place = dict(y=0.0, yanchor="bottom", yshift=2)
-        else:
-            place = dict(y=1.0, yanchor="bottom", yshift=22 + 13 * level)
-        fig.add_annotation(x=x, xref="x", yref="paper", text=text, showarrow=False,
-                           xanchor="left", font=dict(size=10, color=line["color"]),
-                           hovertext=hover, name=name, **place)
+def _vline_shape(x: float, *, name: str, line: dict) -> dict:
+    """A vertical line over the whole plot area (all stacked subplots share x)."""
+    return dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1, line=line,
+                name=name, layer="below")
+
+
+def _label(x: float, text: str, *, name: str, color: str, hover: str | None = None,
+           level: int = 0, at_bottom: bool = False) -> dict:
+    """A marker's label: above the plot (``level`` staggers labels that would overlap) or at
+    the bottom inside it."""
+    if at_bottom:
+        place = dict(y=0.0, yanchor="bottom", yshift=2)
+    else:
+        place = dict(y=1.0, yanchor="bottom", yshift=22 + 13 * level)
+    return dict(x=x, xref="x", yref="paper", text=text, showarrow=False, xanchor="left",
+                font=dict(size=10, color=color), hovertext=hover, name=name, **place)
+
+
+def _hover_glyph(x: float, *, name: str, color: str, hover: str) -> dict:
+    """A small triangle on top of a marker line whose hover text carries the label."""
+    return dict(x=x, xref="x", yref="paper", y=1.0, yanchor="bottom", yshift=2, text="▾",
+                showarrow=False, xanchor="center", font=dict(size=12, color=color),
+                hovertext=hover, name=name)
+
+
+def _add_layout_items(fig: go.Figure, shapes: list[dict], notes: list[dict]) -> None:
+    """Add shapes and annotations in one layout update (adding them one by one re-validates
+    the whole list each time: quadratic, seconds for a long run)."""
+    if shapes or notes:
+        fig.update_layout(shapes=list(fig.layout.shapes) + shapes,
+                          annotations=list(fig.layout.annotations) + notes)
 
 
 # Short labels for scenario events (engine.md 8); the hover text has the details.
@@ -349,40 +442,86 @@ _SCENARIO_LABELS = {
 }
 _PLOT_WIDTH_PX = 850   # typical plot-area width, to estimate where labels collide
 _CHAR_PX = 6
+_LABEL_LEVELS = 3      # rows of event labels above the plot; the rest go to hover
+#: Values of the charts' ``markers`` option.
+MARKER_MODES = (True, "hover", False)
 
 
-def _label_levels(xs_labels: list[tuple[float, str]], span: float, levels: int = 4) -> list[int]:
-    """A stagger level per label so that labels on one level do not overlap."""
+def _label_levels(xs_labels: list[tuple[float, str]], span: float,
+                  levels: int = _LABEL_LEVELS) -> list[int | None]:
+    """A stagger level per label so that labels on one level do not overlap; None for a label
+    that fits on no level (it is shown on hover instead).
+
+    >>> _label_levels([(0, "transfer"), (1, "transfer"), (2, "transfer")], 850, levels=2)
+    [0, 1, None]
+    """
     ends = [-math.inf] * levels
-    out = []
+    out: list[int | None] = []
     per_px = span / _PLOT_WIDTH_PX if span > 0 else 0.0
     for x, label in xs_labels:
         width = (len(label) * _CHAR_PX + 8) * per_px
-        lvl = next((i for i in range(levels) if x >= ends[i]), 0)
-        ends[lvl] = x + width
+        lvl = next((i for i in range(levels) if x >= ends[i]), None)
+        if lvl is not None:
+            ends[lvl] = x + width
         out.append(lvl)
     return out
 
 
+def _day_label_step(tpd: int, span: float, days: int) -> int:
+    """Label every n-th day boundary so that the "day N" labels do not overlap."""
+    if span <= 0:
+        return 1
+    px_per_day = tpd * _PLOT_WIDTH_PX / span
+    width = (len(f"day {days}") * _CHAR_PX + 10)
+    return max(1, math.ceil(width / px_per_day)) if px_per_day > 0 else 1
+
+
+def _check_markers(markers) -> None:
+    if not (isinstance(markers, bool) or markers == "hover"):
+        raise ValueError(f"markers must be True (lines and labels), 'hover' (lines, labels on "
+                         f"hover) or False (none), got {markers!r}")
+
+
 def _decorate(fig: go.Figure, data: RunData, *, title: str, rows: int = 1,
-              x_range: tuple[float, float] | None = None, markers: bool = True,
+              x_range: tuple[float, float] | None = None, markers: bool | str = True,
               ytitles: Iterable[str] = ()) -> go.Figure:
-    """Title, axis titles, day boundaries and scenario-event markers."""
+    """Title, axis titles, day boundaries and scenario-event markers.
+
+    ``markers``: True draws each executed scenario event as a dashed line with its label
+    above the plot where it fits (labels that would collide become a small triangle whose hover
+    shows them); "hover" puts every label on hover; False leaves events (and day lines) out.
+    """
+    _check_markers(markers)
     last = data.ticks_run - 1
     tpd = data.ticks_per_day
     lo, hi = x_range if x_range is not None else (-0.5, max(last, 0) + 0.5)
-    if tpd and last >= 0:
-        for d in range(1, last // tpd + 1):
+    shapes: list[dict] = []
+    notes: list[dict] = []
+    if markers is not False and tpd and last >= 0:
+        days = last // tpd
+        step = _day_label_step(tpd, hi - lo, days)
+        for d in range(1, days + 1):
             x = d * tpd - 0.5
             if lo <= x <= hi:
-                _vline(fig, x, name=f"day {d}", line=_DAY_LINE, text=f"day {d}",
-                       at_bottom=True)
-    if markers:
+                shapes.append(_vline_shape(x, name=f"day {d}", line=_DAY_LINE))
+                if d % step == 0:
+                    notes.append(_label(x, f"day {d}", name=f"day {d}",
+                                        color=_DAY_LINE["color"], at_bottom=True))
+    if markers is not False:
         marks = [(t, lab, hov) for t, lab, hov in data.scenario_marks() if lo <= t <= hi]
-        levels = _label_levels([(t, lab) for t, lab, _ in marks], hi - lo)
+        levels = (_label_levels([(t, lab) for t, lab, _ in marks], hi - lo)
+                  if markers is True else [None] * len(marks))
+        color = _EVENT_LINE["color"]
         for (tick, label, hover), lvl in zip(marks, levels):
-            _vline(fig, tick, name=f"scenario: {label}", line=_EVENT_LINE, text=label,
-                   hover=hover, level=lvl)
+            name = f"scenario: {label}"
+            shapes.append(_vline_shape(tick, name=name, line=_EVENT_LINE))
+            if lvl is None:
+                notes.append(_hover_glyph(tick, name=name, color=color,
+                                          hover=f"<b>{label}</b> (tick {tick})<br>{hover}"))
+            else:
+                notes.append(_label(tick, label, name=name, color=color, hover=hover,
+                                    level=lvl))
+    _add_layout_items(fig, shapes, notes)
     fig.update_layout(title=dict(text=title + data.title_suffix, x=0.01, xanchor="left"),
                       height=max(420, 230 * rows + 120), template="plotly_white",
                       margin=dict(t=130, l=70, r=20, b=50))
@@ -403,8 +542,11 @@ def _decorate(fig: go.Figure, data: RunData, *, title: str, rows: int = 1,
 
 
 def _empty(fig: go.Figure, text: str) -> None:
-    fig.add_annotation(text=text, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
-                       font=dict(size=14, color="#666"), name="empty")
+    """A message in the middle of the top panel (the middle of the figure would sit on a
+    subplot title of a stacked chart)."""
+    lo, hi = fig.layout.yaxis.domain or (0.0, 1.0)
+    fig.add_annotation(text=text, xref="paper", yref="paper", x=0.5, y=(lo + hi) / 2,
+                       showarrow=False, font=dict(size=14, color="#666"), name="empty")
 
 
 # ------------------------------------------------------------------------------- the charts
@@ -412,7 +554,7 @@ LIQUIDITY_METRICS = (("balance", "Balance"), ("credit_used", "Credit used"),
                      ("available_liquidity", "Available liquidity"))
 
 
-def liquidity(source, agents=None, **frames) -> go.Figure:
+def liquidity(source, agents=None, markers: bool | str = True, **frames) -> go.Figure:
     """Balance, credit used and available liquidity per bank over ticks (three stacked panels).
 
     Traces: one per bank and metric, ``meta={"agent_id", "metric"}``; y in dollars,
@@ -437,10 +579,11 @@ def liquidity(source, agents=None, **frames) -> go.Figure:
                                       label=f"{aid} {label.lower()}"), row=row, col=1)
     if not len(h):
         _empty(fig, "No ticks have run yet")
-    return _decorate(fig, data, title="Liquidity", rows=3, ytitles=("$", "$", "$"))
+    return _decorate(fig, data, title="Liquidity", rows=3, ytitles=("$", "$", "$"),
+                     markers=markers)
 
 
-def collateral(source, agents=None, **frames) -> go.Figure:
+def collateral(source, agents=None, markers: bool | str = True, **frames) -> go.Figure:
     """Posted collateral per bank (from history) with markers for posts and withdrawals.
 
     Marker traces (``meta={"event_type": ...}``) for CollateralPost, CollateralWithdraw,
@@ -492,7 +635,7 @@ def collateral(source, agents=None, **frames) -> go.Figure:
                            f"<extra></extra>")))
     if not len(h):
         _empty(fig, "No ticks have run yet")
-    return _decorate(fig, data, title="Posted collateral", ytitles=("$",))
+    return _decorate(fig, data, title="Posted collateral", ytitles=("$",), markers=markers)
 
 
 def budget_frame(source, **frames) -> pd.DataFrame:
@@ -531,7 +674,7 @@ def budget_frame(source, **frames) -> pd.DataFrame:
     return out
 
 
-def budgets(source, agents=None, **frames) -> go.Figure:
+def budgets(source, agents=None, markers: bool | str = True, **frames) -> go.Figure:
     """Release budget per bank and tick: the budget in force vs the part used.
 
     One panel per bank that had a budget. Traces ``meta={"agent_id", "metric": "max"|"used"}``
@@ -541,12 +684,14 @@ def budgets(source, agents=None, **frames) -> go.Figure:
     """
     data = RunData.of(source, "history", **frames)
     frame = budget_frame(data)
-    holds = data.events_of("PolicyHold")
-    if len(holds):
-        holds = holds[holds["reason"] == "BudgetExhausted"]
+    budget_sets = data.events_of("BankBudgetSet")
+    # a payment is held for lack of budget only after a BankBudgetSet: without one, skip the
+    # scan of what can be hundreds of thousands of other holds
+    holds = (data.events_of("PolicyHold", reason="BudgetExhausted") if len(budget_sets)
+             else pd.DataFrame({c: [] for c in ["tick", "seq", *FIELDS["PolicyHold"]]}))
     all_ids = data.agent_ids
     with_budget = sorted(set(frame.loc[frame["max_value"].notna(), "agent_id"])
-                         | set(data.events_of("BankBudgetSet")["agent_id"])
+                         | set(budget_sets["agent_id"])
                          | (set(holds["agent_id"]) if len(holds) else set()))
     ids = _select(all_ids, agents)
     ids = [a for a in ids if a in with_budget]
@@ -588,10 +733,11 @@ def budgets(source, agents=None, **frames) -> go.Figure:
         _empty(fig, "No release budgets were set in this run")
     fig.update_layout(barmode="overlay")
     return _decorate(fig, data, title="Release budgets", rows=rows,
-                     ytitles=["$"] * len(ids))
+                     ytitles=["$"] * len(ids), markers=markers)
 
 
-def queues(source, agents=None, by_agent: bool = True, **frames) -> go.Figure:
+def queues(source, agents=None, by_agent: bool = True, markers: bool | str = True,
+           **frames) -> go.Figure:
     """Queue 1 (held by the bank) and Queue 2 (waiting in RTGS) over ticks: count and value.
 
     Traces ``meta={"agent_id" (or "all"), "queue": "queue1"|"queue2", "metric":
@@ -618,7 +764,8 @@ def queues(source, agents=None, by_agent: bool = True, **frames) -> go.Figure:
             name = f"{aid} {qlabel}" if aid != "all" else qlabel
             ticks = [int(t) for t in part["tick"]]
             counts = _cents(part[f"{q}_count"])
-            fig.add_trace(go.Scatter(x=ticks, y=counts, name=name, mode="lines",
+            fig.add_trace(go.Scatter(x=_column(ticks), y=_column(counts), name=name,
+                                     mode="lines",
                                      meta={"agent_id": aid, "queue": q, "metric": "count"},
                                      line=dict(color=color, dash=dash, shape="hv"),
                                      legendgroup=name,
@@ -631,7 +778,8 @@ def queues(source, agents=None, by_agent: bool = True, **frames) -> go.Figure:
                                       legendgroup=name, label=f"{name} value"), row=2, col=1)
     if not len(h):
         _empty(fig, "No ticks have run yet")
-    return _decorate(fig, data, title="Queues", rows=2, ytitles=("payments", "$"))
+    return _decorate(fig, data, title="Queues", rows=2, ytitles=("payments", "$"),
+                     markers=markers)
 
 
 def cost_frame(source, **frames) -> pd.DataFrame:
@@ -671,7 +819,8 @@ def cost_frame(source, **frames) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=["tick", "agent_id", *kinds, "total"])
 
 
-def costs(source, agents=None, cumulative: bool = True, **frames) -> go.Figure:
+def costs(source, agents=None, cumulative: bool = True, markers: bool | str = True,
+          **frames) -> go.Figure:
     """Costs by kind per bank: cumulative stacked areas over ticks (one panel per bank), or with
     ``cumulative=False`` stacked bars of the run totals per bank.
 
@@ -707,9 +856,9 @@ def costs(source, agents=None, cumulative: bool = True, **frames) -> go.Figure:
     for row, aid in enumerate(ids, start=1):
         part = frame[frame["agent_id"] == aid]
         for k in kinds:
-            cents = _cents(part[k])
+            x, y, cd = _series(part["tick"], _cents(part[k]))
             fig.add_trace(go.Scatter(
-                x=[int(t) for t in part["tick"]], y=_dollars(cents), customdata=cents,
+                x=x, y=y, customdata=cd,
                 name=_COST_LABELS[k], legendgroup=k, showlegend=row == 1,
                 meta={"agent_id": aid, "kind": k}, mode="lines", stackgroup=f"costs_{aid}",
                 line=dict(color=_COST_COLORS[k], width=0.5),
@@ -717,7 +866,8 @@ def costs(source, agents=None, cumulative: bool = True, **frames) -> go.Figure:
                 row=row, col=1)
     if not len(frame):
         _empty(fig, "No ticks have run yet")
-    return _decorate(fig, data, title="Cumulative costs", rows=rows, ytitles=["$"] * len(ids))
+    return _decorate(fig, data, title="Cumulative costs", rows=rows, ytitles=["$"] * len(ids),
+                     markers=markers)
 
 
 def flow_matrix(source, **frames) -> pd.DataFrame:
@@ -831,7 +981,7 @@ def lsm_frame(source, **frames) -> pd.DataFrame:
     return out
 
 
-def lsm(source, **frames) -> go.Figure:
+def lsm(source, markers: bool | str = True, **frames) -> go.Figure:
     """Liquidity-saving mechanism per tick: value settled by bilateral offsets and by cycles,
     and the liquidity that saved (see :func:`lsm_frame` for the definitions).
 
@@ -862,7 +1012,8 @@ def lsm(source, **frames) -> go.Figure:
     fig.update_layout(barmode="stack")
     if not len(frame):
         _empty(fig, "No LSM settlements in this run")
-    return _decorate(fig, data, title="LSM: offsets and cycles", rows=2, ytitles=("$", "$"))
+    return _decorate(fig, data, title="LSM: offsets and cycles", rows=2, ytitles=("$", "$"),
+                     markers=markers)
 
 
 # ------------------------------------------------------------------------------- one payment
@@ -939,7 +1090,8 @@ def _queue_spans(events: pd.DataFrame, tx_id: str, last_tick: int) -> list[tuple
     return spans
 
 
-def timeline(source, tx_id: str, include_children: bool = True, **frames) -> go.Figure:
+def timeline(source, tx_id: str, include_children: bool = True,
+             markers: bool | str = True, **frames) -> go.Figure:
     """One payment's life: arrival, policy decisions, queueing, settlement (and its children's
     after a split). One row per event type, markers at the ticks; bars show time in Queue 1 and
     Queue 2; the deadline is a vertical line. Marker ``customdata`` rows are
@@ -981,15 +1133,18 @@ def timeline(source, tx_id: str, include_children: bool = True, **frames) -> go.
                           "<extra></extra>"))
     deadline = info.get("deadline")
     if deadline is not None:
-        _vline(fig, int(deadline), name="deadline", line=dict(color="#d62728", width=2),
-               text=f"deadline {deadline}", at_bottom=True)
+        _add_layout_items(
+            fig, [_vline_shape(int(deadline), name="deadline",
+                               line=dict(color="#d62728", width=2))],
+            [_label(int(deadline), f"deadline {deadline}", name="deadline", color="#d62728",
+                    at_bottom=True)])
     lo = int(ev["tick"].min())
     hi = max(int(ev["tick"].max()), int(deadline) if deadline is not None else 0)
     amount = info.get("amount")
     head = f"Payment {tx_id}"
     if info:
         head += f": {info.get('sender_id')} → {info.get('receiver_id')}, {_money(amount)}"
-    _decorate(fig, data, title=head, x_range=(lo - 1, hi + 1))
+    _decorate(fig, data, title=head, x_range=(lo - 1, hi + 1), markers=markers)
     fig.update_layout(height=max(320, 40 * (len(types) + 2) + 160))
     fig.update_yaxes(type="category", autorange="reversed", title_text="")
     if hi - lo < 30:

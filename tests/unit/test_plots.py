@@ -367,3 +367,78 @@ def test_payment_events_follow_split_children():
     assert "RtgsImmediateSettlement" in set(kids.event_type)
     only = plots.payment_events(s, "tx_00000000", include_children=False)
     assert set(only.tx_id) == {"tx_00000000"}
+
+
+# ------------------------------------------------------------------------------- markers
+def test_markers_are_added_in_one_layout_update_not_one_call_per_line(sim, monkeypatch):
+    def refuse(*a, **k):
+        raise AssertionError("a marker was added on its own")
+    monkeypatch.setattr(go.Figure, "add_shape", refuse)
+    monkeypatch.setattr(go.Figure, "add_vline", refuse)
+    for chart in (plots.liquidity, plots.queues, plots.collateral, plots.budgets, plots.costs,
+                  plots.lsm):
+        fig = chart(sim)
+        assert shape_xs(fig, "scenario: ") == [1, 2, 4, 5, 7, 8, 9]
+
+
+def test_markers_off_and_on_hover(sim):
+    off = plots.queues(sim, markers=False)
+    assert [s.name for s in off.layout.shapes] == []
+    assert not [a for a in off.layout.annotations if (a.name or "").startswith(("day", "scen"))]
+    hover = plots.queues(sim, markers="hover")
+    assert shape_xs(hover, "scenario: ") == [1, 2, 4, 5, 7, 8, 9]
+    notes = [a for a in hover.layout.annotations if (a.name or "").startswith("scenario: ")]
+    assert [a.text for a in notes] == ["▾"] * 7
+    transfer = [a for a in notes if a.name == "scenario: transfer"][0]
+    assert transfer.hovertext.startswith("<b>transfer</b> (tick 4)")
+    assert "from_agent=B" in transfer.hovertext
+    with pytest.raises(ValueError, match="markers must be True .* 'hover' .* or False"):
+        plots.queues(sim, markers="yes")
+
+
+def test_colliding_labels_go_to_hover_and_never_stack_past_three_rows():
+    # 12 payments injected at consecutive ticks: far more labels than fit side by side
+    sc = {"simulation": {"ticks_per_day": 200, "num_days": 1, "rng_seed": 1},
+          "agents": [{"id": "A", "opening_balance": 10**9}, {"id": "B", "opening_balance": 0}],
+          "scenario_events": [_pay("A", "B", 100 + t, t) for t in range(100, 112)]}
+    s = psl.Simulation(sc)
+    s.run()
+    fig = plots.liquidity(s)
+    notes = [a for a in fig.layout.annotations if (a.name or "").startswith("scenario: ")]
+    assert len(notes) == 12 == len(shape_xs(fig, "scenario: "))
+    labelled = [a for a in notes if a.text != "▾"]
+    assert 1 <= len(labelled) <= 3 < len(notes)
+    assert sorted({a.yshift for a in labelled}) == [22, 35, 48][:len(labelled)]
+    glyphs = [a for a in notes if a.text == "▾"]
+    assert all(a.hovertext.startswith("<b>custom payment</b> (tick ") for a in glyphs)
+
+
+def test_label_levels_and_day_label_thinning():
+    assert plots._label_levels([(0, "abc"), (100, "abc"), (0.5, "abc")], 850) == [0, 0, 1]
+    assert plots._label_levels([(0, "x" * 10)] * 4, 850, levels=3) == [0, 1, 2, None]
+    assert plots._day_label_step(tpd=6, span=12, days=1) == 1
+    # 25 days of 100 ticks on ~850 px: 34 px per day, "day 25" needs ~46 px -> every 2nd day
+    assert plots._day_label_step(tpd=100, span=2500, days=24) == 2
+
+
+def test_long_run_day_labels_thinned():
+    sc = {"simulation": {"ticks_per_day": 4, "num_days": 60, "rng_seed": 1},
+          "agents": [{"id": "A", "opening_balance": 1}, {"id": "B", "opening_balance": 0}]}
+    s = psl.Simulation(sc)
+    s.run()
+    fig = plots.queues(s)
+    assert len(shape_xs(fig, "day ")) == 59
+    labels = [a.text for a in fig.layout.annotations if (a.name or "").startswith("day ")]
+    step = plots._day_label_step(4, 240, 59)
+    assert step > 1 and labels == [f"day {d}" for d in range(step, 60, step)]
+
+
+def test_empty_message_sits_in_the_top_panel_not_on_a_subplot_title():
+    s = psl.Simulation(scenario())
+    for chart in (plots.liquidity, plots.queues):
+        fig = chart(s)
+        msg = [a for a in fig.layout.annotations if a.name == "empty"][0]
+        lo, hi = fig.layout.yaxis.domain
+        assert lo < msg.y < hi
+        titles = [a for a in fig.layout.annotations if a.name is None]
+        assert all(abs(t.y - msg.y) > 0.05 for t in titles)

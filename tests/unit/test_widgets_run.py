@@ -69,7 +69,7 @@ def test_step_10_updates_slider_and_live_charts():
     assert not st.tick_slider.disabled
     liq = st.figures["liquidity"]
     bal = one(liq, agent_id="A", metric="balance")
-    assert bal.x == tuple(range(10))
+    assert list(bal.x) == list(range(10))
     assert tuple(liq.layout.xaxis.range) == (-0.5, 9.5)
     h = st.sim.history()
     assert list(bal.customdata) == h[h.agent_id == "A"].balance.tolist()
@@ -77,7 +77,7 @@ def test_step_10_updates_slider_and_live_charts():
     assert list(q2.customdata) == [0, 40000, 40000, 40000, 0, 0, 0, 0, 0, 0]
     st.step1_button.click()
     assert st.tick_slider.max == 10
-    assert one(st.figures["liquidity"], agent_id="A", metric="balance").x == tuple(range(11))
+    assert one(st.figures["liquidity"], agent_id="A", metric="balance").x.tolist() == list(range(11))
 
 
 def test_selected_tick_shows_events_log_and_marker():
