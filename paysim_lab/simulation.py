@@ -423,14 +423,24 @@ class Simulation:
     def set_policy(self, agent_id: str, policy: Any) -> None:
         """Replace a bank's policy from the next evaluation on (registers, budget, timers kept).
 
-        ``policy`` is a :class:`paysim_lab.Policy`, a policy dict or a path to a policy file.
+        ``policy`` takes every form a scenario file accepts for a bank, and more:
+
+        - a :class:`paysim_lab.Policy`, a policy document (dict) or a path to a policy file;
+        - a scenario ``policy:`` block: ``{"type": "Fifo"}``, ``{"type": "Deadline",
+          "urgency_threshold": 3}``, ``{"type": "FromJson", "json_path": ...}``, ``Inline``,
+          ``InlineJson``;
+        - ``{"policy_id": KEY, "policy_params": {...}}`` or just ``KEY``: an entry of the
+          scenario's ``policies:`` map;
+        - the name of a bundled policy (``psl.data.list_policies()``: ``"fifo"``, ...).
+
+        >>> sim.set_policy("BANK_A", "deadline")                          # doctest: +SKIP
+        >>> sim.set_policy("BANK_A", {"type": "Deadline", "urgency_threshold": 3})  # doctest: +SKIP
         """
-        from .policy import Policy, compile_policy, load_policy
+        from .policy import compile_policy
         if agent_id not in self.world.agents:
             raise ValueError(f"unknown agent {agent_id!r}")
-        pol = policy if isinstance(policy, Policy) else load_policy(policy,
-                                                                    profile=self.scenario.profile)
-        doc = pol.document
+        from .config.policy_forms import resolve_policy
+        doc = resolve_policy(self.scenario, agent_id, policy)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PolicyWarning)  # load_policy reported them
             compiled = compile_policy(doc, profile=self.scenario.profile,

@@ -820,6 +820,50 @@ class Scenario(Block):
             out._agent_policies = None
         return out
 
+    def with_changes(self, changes: dict[str, Any]) -> "Scenario":
+        """This scenario with some values changed: ``changes`` maps dotted paths (the keys of a
+        sweep grid: ``lsm_config.enable_cycles``, ``agents.BANK_A.unsecured_cap``,
+        ``agents.BANK_A.policy.parameters.urgency_threshold``) to new values.
+
+        The result is loaded and validated like a file; it keeps this scenario's name, profile
+        and policy folder. A path that does not exist in the scenario (a typo) raises a
+        ScenarioError naming it; so does a value the scenario rejects.
+
+        >>> import paysim_lab as psl
+        >>> sc = psl.load_scenario({"name": "demo", "simulation": {"ticks_per_day": 4,
+        ...     "num_days": 1, "rng_seed": 3}, "agents": [{"id": "A", "opening_balance": 0}]})
+        >>> sc2 = sc.with_changes({"agents.A.opening_balance": 500, "simulation.rng_seed": 9})
+        >>> sc2.name, sc2.agents[0].opening_balance, sc2.simulation.rng_seed
+        ('demo', 500, 9)
+        """
+        import warnings
+        from collections.abc import Mapping
+
+        from ..errors import ScenarioWarning
+        from ..experiments.params import apply_assignments, path_error
+        from ..experiments.sweep import _unknown_key_problem, _without_source
+        from .loader import load_scenario
+        if not isinstance(changes, Mapping):
+            raise TypeError(f"changes must be a dict of dotted path -> value, got "
+                            f"{type(changes).__name__}")
+        doc = apply_assignments(self.model_dump(), changes, self.agent_policies)
+        doc.setdefault("name", self.name)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = load_scenario(doc, compat=self.profile, base_dir=self.base_dir,
+                                allowed_policy_dirs=self._allowed_policy_dirs)
+        texts = [str(w.message) for w in caught if issubclass(w.category, ScenarioWarning)]
+        for path in changes:
+            problem = _unknown_key_problem(texts, doc, path)
+            if problem is not None:
+                raise path_error(path, problem)
+        # warnings this scenario already gave at its own load are not repeated
+        known = {_without_source(t, self.source) for t in self.load_warnings}
+        for w in caught:
+            if _without_source(str(w.message), "<dict>") not in known:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return out
+
     # ---- values computed at load (not part of model_dump) -----------------------------------
     @property
     def profile(self) -> str:
