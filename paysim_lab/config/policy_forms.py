@@ -7,8 +7,8 @@ a block means exactly what it means in a file.
 >>> import paysim_lab as psl
 >>> sc = psl.load_scenario({"simulation": {"ticks_per_day": 2, "num_days": 1, "rng_seed": 1},
 ...                         "agents": [{"id": "A", "opening_balance": 0}]})
->>> resolve_policy(sc, "A", {"type": "Deadline", "urgency_threshold": 3})["parameters"]
-{'urgency_threshold': 3.0}
+>>> resolve_policy(sc, "A", {"type": "Deadline", "urgency_threshold": 3})["parameters"]["urgency_threshold"]
+3.0
 """
 from __future__ import annotations
 
