@@ -3,7 +3,7 @@
 Exit codes: 0 success; 1 invalid input or a failure during the run (``error: <message>`` on
 stderr, no traceback; a persisted run is stored as failed); 2 usage error.
 
-Everything on stdout is a pure function of the run (the JSON summary, or the verbose log);
+Everything on stdout is a pure function of the run (the summary, or the verbose log);
 timings, progress bars and notes go to stderr, so ``paysim replay --verbose`` can reproduce
 ``paysim run --verbose`` byte for byte.
 """
@@ -125,6 +125,50 @@ def main() -> None:
 
 
 # ---------------------------------------------------------------------------- run
+def summary_text(summary: dict) -> str:
+    """``paysim run``'s default output: the run's summary for a person, headline first,
+    money in dollars (``--json`` prints the dict itself, in cents).
+
+    >>> print(summary_text({"scenario": "demo", "seed": 1, "ticks_run": 4, "total_ticks": 4,
+    ...     "arrivals": 3, "settlements": 2, "settlement_rate": 2 / 3, "unsettled": 1,
+    ...     "overdue": 1, "dropped": 0, "lsm_bilateral": 0, "lsm_cycles": 0,
+    ...     "lsm_queue_retry": 0, "queue1_size": 0, "queue2_size": 1, "total_cost": 1250,
+    ...     "agents": {"A": {"balance": 500, "total_cost": 1250, "costs": {"delay": 1250}},
+    ...                "B": {"balance": 0, "total_cost": 0, "costs": {"delay": 0}}}}), end="")
+    demo (seed 1): 2 of 3 payments settled (66.7%), 1 unsettled, 1 overdue; total cost $12.50
+    ticks 4 of 4 · LSM settled 0 payments bilaterally, 0 in cycles · queued: 0 Queue 1, 1 Queue 2
+    <BLANKLINE>
+    bank  total cost   delay  balance at end
+    A         $12.50  $12.50           $5.00
+    B          $0.00   $0.00           $0.00
+    """
+    from .report import money
+    s = summary
+    head = (f"{s['scenario']} (seed {s['seed']}): {s['settlements']:,} of {s['arrivals']:,} "
+            f"payments settled ({100 * s['settlement_rate']:.1f}%), {s['unsettled']:,} "
+            f"unsettled, {s['overdue']:,} overdue")
+    if s.get("dropped"):
+        head += f", {s['dropped']:,} dropped"
+    head += f"; total cost {money(s['total_cost'])}"
+    second = (f"ticks {s['ticks_run']:,} of {s['total_ticks']:,} · LSM settled "
+              f"{s['lsm_bilateral']:,} payments bilaterally, {s['lsm_cycles']:,} in cycles · "
+              f"queued: {s['queue1_size']:,} Queue 1, {s['queue2_size']:,} Queue 2")
+    agents = s["agents"]
+    # cost kinds that cost anyone anything, in the order of the summary
+    kinds = [k for k in next(iter(agents.values()))["costs"]
+             if any(a["costs"].get(k) for a in agents.values())] if agents else []
+    if agents and not kinds:
+        kinds = list(next(iter(agents.values()))["costs"])[:1]
+    heads = ["bank", "total cost", *(k.replace("_", " ") for k in kinds), "balance at end"]
+    rows = [[aid, money(a["total_cost"]), *(money(a["costs"][k]) for k in kinds),
+             money(a["balance"])] for aid, a in agents.items()]
+    widths = [max(len(str(r[i])) for r in [heads, *rows]) for i in range(len(heads))]
+    table = ["  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                       for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+             for r in [heads, *rows]]
+    return "\n".join([head, second, "", *table]) + "\n"
+
+
 @main.command()
 @click.argument("scenario", metavar="SCENARIO")
 @click.option("--ticks", type=click.IntRange(min=1), metavar="N",
@@ -141,12 +185,14 @@ def main() -> None:
 @click.option("--summary-out", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="Write the JSON summary to FILE.")
 @click.option("--quiet", is_flag=True, help="Print nothing on stdout (nor notes on stderr).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the summary as JSON (sim.summary(), amounts in cents).")
 @_filter_options
 @click.option("--flush-every", type=click.IntRange(min=1), metavar="N",
               help="With --persist, also flush to the store every N ticks.")
 @click.option("--progress", is_flag=True, help="Progress bar on stderr.")
 def run(scenario, ticks, seed, compat, verbose, persist, run_id, events_out, summary_out,
-        quiet, filter_event_type, filter_agent, filter_tx, filter_tick_range, flush_every,
+        quiet, as_json, filter_event_type, filter_agent, filter_tx, filter_tick_range, flush_every,
         progress):
     """Run SCENARIO (a scenario file, or the name of a bundled scenario)."""
     filters = _build_filters(verbose, filter_event_type, filter_agent, filter_tx,
@@ -155,6 +201,8 @@ def run(scenario, ticks, seed, compat, verbose, persist, run_id, events_out, sum
         raise click.UsageError("--run-id and --flush-every need --persist DB")
     if verbose and quiet:
         raise click.UsageError("--verbose and --quiet exclude each other")
+    if as_json and (verbose or quiet):
+        raise click.UsageError("--json prints the summary; it excludes --verbose and --quiet")
     from .config import load_scenario
     from .records import TickRecord
     from .report import RunInfo, VerboseLog
@@ -200,7 +248,7 @@ def run(scenario, ticks, seed, compat, verbose, persist, run_id, events_out, sum
             if summary_out:
                 Path(summary_out).write_text(text, encoding="utf-8")
             if not verbose and not quiet:
-                out.write(text)
+                out.write(text if as_json else summary_text(summary))
             out.flush()
             if not quiet:
                 rate = f" ({n / wall:,.0f} ticks/s)" if wall > 0 else ""

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 import paysim_lab as psl
 from paysim_lab.cli import main
+from paysim_lab.report import money
 
 CRISIS = "advanced_policy_crisis"
 
@@ -136,13 +137,34 @@ def test_duplicate_run_id_exits_1_with_a_message(crisis_db):
 
 
 # ------------------------------------------------------------------------------ run outputs
-def test_run_prints_the_json_summary(tmp_path):
-    out = paysim("run", "two_bank_teaching", "--summary-out", tmp_path / "s.json")
+def test_run_json_prints_the_json_summary(tmp_path):
+    out = paysim("run", "two_bank_teaching", "--json", "--summary-out", tmp_path / "s.json")
     assert out.exit_code == 0
     sim = psl.Simulation.from_file(psl.data.scenario_path("two_bank_teaching"))
     sim.run()
     assert json.loads(out.stdout) == json.loads(json.dumps(sim.summary()))
+    assert out.stdout == json.dumps(sim.summary(), indent=2, sort_keys=True,
+                                    ensure_ascii=False) + "\n"
     assert (tmp_path / "s.json").read_text() == out.stdout
+
+
+def test_run_prints_a_human_summary_by_default_headline_first(tmp_path):
+    out = paysim("run", "two_bank_teaching", "--summary-out", tmp_path / "s.json")
+    assert out.exit_code == 0
+    summary = json.loads((tmp_path / "s.json").read_text())     # --summary-out stays JSON
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith(f"two_bank_teaching (seed {summary['seed']}): "
+                               f"{summary['settlements']} of {summary['arrivals']} payments "
+                               f"settled")
+    assert lines[0].endswith(f"total cost {money(summary['total_cost'])}")
+    assert lines[1].startswith(f"ticks {summary['ticks_run']} of {summary['total_ticks']}")
+    assert lines[2] == "" and lines[3].split()[:3] == ["bank", "total", "cost"]
+    for aid, agent in summary["agents"].items():
+        row = next(line for line in lines[4:] if line.split()[0] == aid)
+        assert row.split()[1] == money(agent["total_cost"])
+        assert row.split()[-1] == money(agent["balance"])
+    assert len(lines) == 4 + len(summary["agents"])
+    assert "{" not in out.stdout
 
 
 def test_quiet_prints_nothing(tmp_path):
@@ -181,7 +203,7 @@ def test_filters_do_not_change_events_out_or_storage(tmp_path):
 
 def test_ticks_runs_the_first_ticks_and_keeps_the_day_structure(tmp_path):
     db = tmp_path / "t.duckdb"
-    out = paysim("run", CRISIS, "--ticks", 130, "--persist", db, "--run-id", "part")
+    out = paysim("run", CRISIS, "--ticks", 130, "--persist", db, "--run-id", "part", "--json")
     assert out.exit_code == 0
     summary = json.loads(out.stdout)
     assert (summary["ticks_run"], summary["total_ticks"]) == (130, 300)

@@ -36,6 +36,8 @@ def test_version():
     (("--run-id", "x"), "--run-id and --flush-every need --persist"),
     (("--flush-every", "3"), "--run-id and --flush-every need --persist"),
     (("--verbose", "--quiet"), "exclude each other"),
+    (("--json", "--quiet"), "--json prints the summary"),
+    (("--json", "--verbose"), "--json prints the summary"),
     (("--ticks", "0"), "--ticks"),
     (("--compat", "other"), "--compat"),
     (("--seed", "-1"), "--seed"),
