@@ -16,6 +16,7 @@ path validation errors carry; :meth:`PolicyEditor.select` also accepts a node id
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Callable
 
 import ipywidgets as W
@@ -57,13 +58,52 @@ class ValueInput:
         self.json = W.Textarea(continuous_update=False, placeholder='{"op": "max", ...}',
                                layout=W.Layout(width="320px", height="60px"))
         self.label = W.Label(label, layout=W.Layout(width="110px"))
+        # after a switch of kind with nothing to carry over, the edit waits for the new input
+        # (committing the input's placeholder, e.g. ``> 0``, would run a policy nobody wrote)
+        self.pending = False
+        self.use_button = W.Button(description="use", tooltip="use the value shown",
+                                   layout=W.Layout(width="50px"))
+        self.hint = W.HTML("<span style='color:#b26a00;font-size:12px'>enter the new value; "
+                           "the policy is unchanged until then</span>")
+        self.use_button.on_click(lambda _b: self._commit())
+        self._param_values: dict = {}
         self.box = W.HBox([self.label, self.kind, self.field])
-        for w in (self.kind, self.field, self.param, self.number, self.text, self.json):
+        for w in (self.field, self.param, self.number, self.text, self.json):
             w.observe(self._changed, names="value")
+        self.kind.observe(self._kind_changed, names="value")
 
     def _changed(self, _change):
+        self._commit()
+
+    def _commit(self):
+        self.pending = False
         self._show()
         self._on_change()
+
+    def _kind_changed(self, change):
+        old, new = change["old"], change["new"]
+        if new == "value" and old == "param" and isinstance(
+                self._param_values.get(self.param.value.strip()), (int, float)):
+            # the parameter's own value: the policy behaves exactly as before the switch
+            with self.number.hold_trait_notifications():
+                self.number.value = float(self._param_values[self.param.value.strip()])
+            self._commit()
+            return
+        if self._has_content(new):
+            self._commit()
+            return
+        self.pending = True
+        self._show()
+
+    def _has_content(self, kind: str) -> bool:
+        """True when the input of ``kind`` already holds something the user chose."""
+        if kind == "field":
+            return bool(self.field.value.strip())
+        if kind == "param":
+            return bool(self.param.value.strip())
+        if kind == "compute":
+            return bool(self.json.value.strip())
+        return False      # a number box always shows a number; wait for the user's
 
     def _active(self):
         k = self.kind.value
@@ -73,14 +113,19 @@ class ValueInput:
                 "compute": self.json}[k]
 
     def _show(self):
-        self.box.children = (self.label, self.kind, self._active())
+        extra = (self.use_button, self.hint) if self.pending else ()
+        self.box.children = (self.label, self.kind, self._active(), *extra)
 
     def set_options(self, fields, params):
+        """Field and parameter names to offer; ``params`` may be the policy's ``parameters``
+        dict (its values are carried over when a parameter operand becomes a number)."""
         self.field.options = list(fields)
         self.param.options = list(params)
+        self._param_values = dict(params) if isinstance(params, dict) else {}
 
     def set(self, form) -> None:
         """Show a value object (the owner suppresses change events meanwhile)."""
+        self.pending = False
         if self.string:
             v = form.get("value") if isinstance(form, dict) else form
             if self.string_list and isinstance(v, list):
@@ -151,7 +196,7 @@ class ParamRow:
         """Release the front-end models of this row's widgets."""
         vi = self.input
         for w in (self.enabled, self.note, vi.kind, vi.field, vi.param, vi.number, vi.text,
-                  vi.json, vi.label, vi.box, self.box):
+                  vi.json, vi.label, vi.use_button, vi.hint, vi.box, self.box):
             w.close()
 
 
@@ -169,6 +214,7 @@ class PolicyEditor(EditablePolicy, WidgetView):
 
     def __init__(self, policy: Any, tree: str | None = None, profile: str = "extended"):
         self._syncing = False
+        self._overwrite_ok: str | None = None   # file the next Save click may replace
         super().__init__(policy, tree=tree, profile=profile)
         self._build()
         self._sync()
@@ -294,6 +340,9 @@ class PolicyEditor(EditablePolicy, WidgetView):
             self.select(change["new"])
 
     def _ui_condition(self) -> None:
+        if self.left.pending or self.right.pending:
+            return
+
         def act():
             self.set_condition(self.op_select.value, self.left.form(), self.right.form())
         self._ui(act)
@@ -319,7 +368,7 @@ class PolicyEditor(EditablePolicy, WidgetView):
 
     def _ui_param(self, name: str) -> None:
         row = self.param_rows.get(name)
-        if row is None:
+        if row is None or (row.enabled.value and row.input.pending):
             return
 
         def act():
@@ -330,11 +379,26 @@ class PolicyEditor(EditablePolicy, WidgetView):
         self._ui(act)
 
     def _ui_save(self) -> None:
+        """The Save box writes only ``.json`` files inside the notebook's folder, and asks
+        (a second click) before replacing a file. ``save(path)`` in code is not restricted."""
         target = self.save_path.value.strip()
         if not target:
             raise ValueError("type a file name to save to")
-        p = self.save(target)
-        self.status.value = f'<span style="color:#2ca02c">saved to {esc(p)}</span>'
+        p = Path(target)
+        if p.suffix.lower() != ".json":
+            raise ValueError(f"{target}: policy files are saved as .json")
+        here = Path.cwd().resolve()
+        if p.is_absolute() or ".." in p.parts or not _inside(p.resolve(), here):
+            raise ValueError(f"{target}: save inside this notebook's folder ({here}); "
+                             f"absolute paths and .. are not accepted here")
+        if p.exists() and self._overwrite_ok != target:
+            self._overwrite_ok = target
+            self.status.value = (f'<span style="color:#b26a00">{esc(target)} exists: click '
+                                 f'Save again to replace it</span>')
+            return
+        self._overwrite_ok = None
+        saved = self.save(p)
+        self.status.value = f'<span style="color:#2ca02c">saved to {esc(saved)}</span>'
 
     def _ui_apply_json(self) -> None:
         try:
@@ -436,8 +500,8 @@ class PolicyEditor(EditablePolicy, WidgetView):
             if op in self.op_select.options:
                 self.op_select.value = op
             compare = op in C.COMPARISON_OPS
-            params = list((self._doc.get("parameters") or {}).keys()) \
-                if isinstance(self._doc.get("parameters"), dict) else []
+            params = dict(self._doc.get("parameters") or {}) \
+                if isinstance(self._doc.get("parameters"), dict) else {}
             for side, vi in (("left", self.left), ("right", self.right)):
                 vi.set_options(self._fields(), params)
                 vi.set(cond.get(side, {"value": 0}))
@@ -459,8 +523,8 @@ class PolicyEditor(EditablePolicy, WidgetView):
         kind = C.TREE_KIND[self._tree]
         specs = _param_specs(node.get("action"))
         current = node.get("parameters") if isinstance(node.get("parameters"), dict) else {}
-        params = list(self._doc.get("parameters", {}) or {}) \
-            if isinstance(self._doc.get("parameters"), dict) else []
+        params = dict(self._doc.get("parameters", {}) or {}) \
+            if isinstance(self._doc.get("parameters"), dict) else {}
         key = (self._tree, node.get("action"))
         retired: list[ParamRow] = []
         if key != self._rows_key:       # a different action: new rows (close the old widgets)
@@ -485,3 +549,11 @@ class PolicyEditor(EditablePolicy, WidgetView):
         self.param_box.children = [r.box for r in rows.values()] + [self.param_note]
         for row in retired:             # only once nothing shows them any more
             row.close()
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.relative_to(folder)
+        return True
+    except ValueError:
+        return False

@@ -135,6 +135,9 @@ def test_edit_condition_through_the_widgets(ed):
     assert ed.left.kind.value == "field" and ed.left.field.value == "ticks_to_deadline"
     assert ed.right.kind.value == "param" and ed.right.param.value == "urgency_threshold"
     ed.right.kind.value = "value"
+    # the parameter's value is carried over: the policy behaves as before the switch
+    assert ed.right.number.value == 5.0 and not ed.right.pending
+    assert ed.selected_node["condition"]["right"] == {"value": 5}
     ed.right.number.value = 3
     assert ed.selected_node["condition"] == {"op": "<=", "left": {"field": "ticks_to_deadline"},
                                              "right": {"value": 3}}
@@ -149,7 +152,8 @@ def test_edit_condition_through_the_widgets(ed):
     assert ed.is_valid
 
 
-def test_invalid_edit_shows_the_message_and_blocks_policy_and_save(ed, tmp_path):
+def test_invalid_edit_shows_the_message_and_blocks_policy_and_save(ed, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     ed.node_select.value = "payment_tree.on_false"
     ed.left.field.value = "ticks_to_dedline"
     assert ed.errors == [
@@ -164,7 +168,7 @@ def test_invalid_edit_shows_the_message_and_blocks_policy_and_save(ed, tmp_path)
     with pytest.raises(PolicyError, match="not saved"):
         ed.save(tmp_path / "x.json")
     assert not (tmp_path / "x.json").exists()
-    ed.save_path.value = str(tmp_path / "x.json")
+    ed.save_path.value = "x.json"
     ed.save_button.click()
     assert "not saved" in ed.status.value and not (tmp_path / "x.json").exists()
     ed.undo()
@@ -229,11 +233,12 @@ def test_on_change_callbacks_and_policy_parameters(ed):
     assert seen == [{"urgency_threshold": 2}, {"urgency_threshold": 2, "buffer": 1.5}]
 
 
-def test_save_writes_valid_json(ed, tmp_path):
+def test_save_writes_valid_json(ed, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     ed.select("P_Wait")
     ed.set_action("Release")
     target = tmp_path / "edited.json"
-    ed.save_path.value = str(target)
+    ed.save_path.value = "edited.json"
     ed.save_button.click()
     assert "saved to" in ed.status.value
     assert json.loads(target.read_text()) == ed.document
@@ -277,3 +282,73 @@ def test_editing_model_works_without_widgets():
         ep.select("nope")
     assert ep.undo() and ep.undo() and not ep.undo()
     assert ep.document == deadline_doc()
+
+
+def test_switching_an_operand_kind_never_commits_a_placeholder(ed):
+    ed.node_select.value = "payment_tree.on_false"
+    before = json.dumps(ed.document)
+    ed.left.kind.value = "value"            # a field has no number to carry over
+    assert ed.left.pending
+    assert json.dumps(ed.document) == before          # nothing committed: not "0 <= ..."
+    assert ed.left.use_button in ed.left.box.children
+    ed.left.number.value = 7
+    assert not ed.left.pending and ed.left.use_button not in ed.left.box.children
+    assert ed.selected_node["condition"]["left"] == {"value": 7}
+    ed.left.kind.value = "param"            # empty parameter name: waits again
+    assert ed.left.pending and ed.selected_node["condition"]["left"] == {"value": 7}
+    ed.left.param.value = "urgency_threshold"
+    assert ed.selected_node["condition"]["left"] == {"param": "urgency_threshold"}
+    ed.left.kind.value = "value"            # param -> value: its value, committed at once
+    assert ed.selected_node["condition"]["left"] == {"value": 5}
+    ed.left.kind.value = "field"            # the field name typed before is still there
+    assert not ed.left.pending
+    assert ed.selected_node["condition"]["left"] == {"field": "ticks_to_deadline"}
+
+
+def test_use_button_commits_the_number_shown(ed):
+    ed.node_select.value = "payment_tree.on_false"
+    ed.left.kind.value = "value"
+    assert ed.left.pending and ed.left.number.value == 0.0
+    ed.left.use_button.click()
+    assert not ed.left.pending
+    assert ed.selected_node["condition"]["left"] == {"value": 0}
+
+
+@pytest.mark.parametrize("name, problem", [
+    ("policy.txt", "saved as .json"),
+    ("../outside.json", "absolute paths and .. are not accepted"),
+    ("sub/../../outside.json", "absolute paths and .. are not accepted"),
+])
+def test_save_box_refuses_other_suffixes_and_escapes(ed, tmp_path, monkeypatch, name, problem):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    ed.save_path.value = name
+    ed.save_button.click()
+    assert problem in ed.status.value
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == []
+
+
+def test_save_box_refuses_absolute_paths_and_symlinked_escapes(ed, tmp_path, monkeypatch):
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    work.mkdir()
+    elsewhere.mkdir()
+    (work / "link").symlink_to(elsewhere, target_is_directory=True)
+    monkeypatch.chdir(work)
+    for name in (str(tmp_path / "abs.json"), "link/escaped.json"):
+        ed.save_path.value = name
+        ed.save_button.click()
+        assert "absolute paths and .. are not accepted" in ed.status.value
+    assert list(elsewhere.iterdir()) == [] and not (tmp_path / "abs.json").exists()
+
+
+def test_save_box_asks_before_replacing_a_file(ed, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.json").write_text("keep me")
+    ed.save_path.value = "mine.json"
+    ed.save_button.click()
+    assert "exists: click Save again to replace it" in ed.status.value
+    assert (tmp_path / "mine.json").read_text() == "keep me"
+    ed.save_button.click()
+    assert "saved to" in ed.status.value
+    assert json.loads((tmp_path / "mine.json").read_text()) == ed.document
