@@ -12,6 +12,7 @@ run had got, so the charts compare like with like.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import ipywidgets as W
@@ -22,9 +23,59 @@ from ._base import WidgetView, esc
 from .policy_editor import PolicyEditor
 from .stepper import Stepper
 
-__all__ = ["Dashboard"]
+__all__ = ["Dashboard", "describe_changes"]
 
 
+def describe_changes(old: Any, new: Any, limit: int = 3) -> str:
+    """What an edit changed in a policy document, short enough for a run label.
+
+    Places are named from the nearest node id (``B_Budget max_value_to_release``).
+
+    >>> describe_changes({"parameters": {"min_buffer": 2000}, "payment_tree": {"node_id": "P1",
+    ...     "action": "Hold"}}, {"parameters": {"min_buffer": 20000},
+    ...     "payment_tree": {"node_id": "P1", "action": "Release"}})
+    'min_buffer 2000 → 20000; P1 action Hold → Release'
+    """
+    found: list[str] = []
+    _diff(old, new, [], found)
+    if not found:
+        return "no change"
+    more = len(found) - limit
+    return "; ".join(found[:limit]) + (f"; and {more} more change(s)" if more > 0 else "")
+
+
+def _diff(a: Any, b: Any, where: list[str], out: list[str]) -> None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        if a.get("node_id") is not None and a.get("node_id") == b.get("node_id"):
+            where = [str(a["node_id"])]
+        for key in list(a) + [k for k in b if k not in a]:
+            if key in ("description",):
+                continue
+            # "parameters" and a value object's "value" say nothing a reader needs
+            sub = where if key in ("parameters", "value") else where + [str(key)]
+            if key not in b:
+                out.append(f"{_place(sub)} removed")
+            elif key not in a:
+                out.append(f"{_place(sub)} added: {_short(b[key])}")
+            else:
+                _diff(a[key], b[key], sub, out)
+        return
+    if a != b:
+        out.append(f"{_place(where)} {_short(a)} → {_short(b)}")
+
+
+def _place(where: list[str]) -> str:
+    return " ".join(where) or "policy"
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, dict) and len(v) == 1:
+        (k, inner), = v.items()
+        return f"{k} {_short(inner)}" if k != "value" else _short(inner)
+    text = v if isinstance(v, str) else json.dumps(v)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class Dashboard(WidgetView):
@@ -72,6 +123,7 @@ class Dashboard(WidgetView):
             raise ValueError(f"unknown bank {agent!r}; the scenario has "
                              f"{', '.join(self.agent_ids)}")
         self.policy_agent = agent
+        self.status.value = ""           # a message about the previous bank's policy
         self.editor.load(self._policy_document(agent), keep_history=False)
         if self.agent_select.value != agent:
             self.agent_select.value = agent
@@ -83,6 +135,7 @@ class Dashboard(WidgetView):
         policy = self.editor.policy
         before = self._run_summary("as loaded")
         ticks = self.sim.current_tick
+        change = describe_changes(self._policy_document(self.policy_agent), policy.document)
         self.applied[self.policy_agent] = policy
         new = self._build_sim()
         self.stepper.set_simulation(new)
@@ -90,7 +143,7 @@ class Dashboard(WidgetView):
             self.stepper.step(ticks)
         if not self.runs:
             self.runs.append(before)
-        self.runs.append(self._run_summary(f"{self.policy_agent}: {policy.policy_id}"))
+        self.runs.append(self._run_summary(f"{self.policy_agent}: {change}"))
         self._show_comparison()
         return new
 

@@ -220,6 +220,12 @@ class PolicyEditor(EditablePolicy, WidgetView):
         self._sync()
 
     # ------------------------------------------------------------------ widgets
+    def load(self, policy: Any, keep_history: bool = True) -> None:
+        """Show another document (see :meth:`EditablePolicy.load`); clears the message of a
+        refused edit to the previous one."""
+        super().load(policy, keep_history=keep_history)
+        self.status.value = ""
+
     def _build(self) -> None:
         lay = W.Layout
         self.title = W.HTML()

@@ -186,7 +186,9 @@ def test_dashboard_edit_apply_and_rerun():
     # the caller's simulation and scenario are untouched
     assert sim.scenario.agent_policies["A"]["bank_tree"]["parameters"] == {
         "max_value_to_release": {"value": 30000}}
-    assert [r["label"] for r in dash.runs] == ["as loaded", "A: budgeted"]
+    assert [r["label"] for r in dash.runs] == [
+        "as loaded", "A: B_Budget max_value_to_release 30000 → 100000"]
+    assert "B_Budget max_value_to_release 30000 → 100000" in dash.comparison.value
     assert "cost of edited bank" in dash.comparison.value
 
 
@@ -210,6 +212,26 @@ def test_dashboard_refuses_an_invalid_policy():
         dash.apply()
     dash.editor.undo()
     assert not dash.apply_button.disabled and dash.status.value == ""
+
+
+def test_dashboard_run_labels_say_what_changed():
+    dash = Dashboard(new_sim(), policy_agent="A")
+    dash.editor.select("B_Budget")
+    dash.editor.set_action("NoAction")
+    dash.apply()
+    assert dash.runs[-1]["label"].startswith("A: B_Budget action SetReleaseBudget → NoAction")
+    dash.apply()                                  # nothing edited since: says so
+    assert dash.runs[-1]["label"] == "A: no change"
+
+
+def test_switching_bank_clears_the_previous_banks_error_messages():
+    dash = Dashboard(new_sim(), policy_agent="A")
+    dash.editor.parameters_json.value = "{not json"
+    assert "not valid JSON" in dash.editor.status.value
+    dash.status.value = "<span>an error about A</span>"
+    dash.agent_select.value = "B"
+    assert dash.editor.status.value == "" and dash.status.value == ""
+    assert "policy is valid" in dash.editor.messages.value
 
 
 def test_dashboard_switches_bank():
