@@ -841,7 +841,7 @@ class Scenario(Block):
 
         from ..errors import ScenarioWarning
         from ..experiments.params import apply_assignments, path_error
-        from ..experiments.sweep import _unknown_key_problem, _without_source
+        from ..experiments.sweeps import _unknown_key_problem, _without_source
         from .loader import load_scenario
         if not isinstance(changes, Mapping):
             raise TypeError(f"changes must be a dict of dotted path -> value, got "
