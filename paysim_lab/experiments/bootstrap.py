@@ -321,9 +321,17 @@ def profile_sample_costs(doc: dict, agents: Sequence[str], opts: BootstrapOption
     return {a: agent_sample_costs(doc, a, opts, ticks_per_day) for a in agents}
 
 
+def _agent_job(job) -> list[int]:
+    doc, agent, opts, tpd = job
+    return agent_sample_costs(doc, agent, opts, tpd)
+
+
 def evaluate_bootstrap(base, plist, labels, assignments, *, seeds, options, confidence,
-                       method, n_resamples):
-    """``psl.evaluate(..., mode="bootstrap")``: one row per profile x bootstrap sample."""
+                       method, n_resamples, backend="serial", workers=None):
+    """``psl.evaluate(..., mode="bootstrap")``: one row per profile x bootstrap sample (the
+    ``seed`` column holds the sample index)."""
+    import os
+
     from .evaluate import build_evaluation
     from .params import apply_assignments
     if seeds is not None:
@@ -331,13 +339,24 @@ def evaluate_bootstrap(base, plist, labels, assignments, *, seeds, options, conf
                          "'iterations', 'num_samples'}; leave seeds unset")
     opts = BootstrapOptions.from_mapping(options)
     agents = list(base.agent_ids)
+    if opts.seed_agent is None:
+        opts.seed_agent = agents[0]
     tpd = int(base.doc["simulation"]["ticks_per_day"])
+    jobs = [(apply_assignments(base.doc, asg, base.policies), a, opts, tpd)
+            for asg in assignments for a in agents]
+    if backend == "process" and len(jobs) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        from .. import simulation  # noqa: F401  (import before forking, as sweeps do)
+        n = workers or os.cpu_count() or 1
+        with ProcessPoolExecutor(max_workers=min(n, len(jobs))) as pool:
+            costs = list(pool.map(_agent_job, jobs))
+    else:
+        costs = [_agent_job(job) for job in jobs]
     results = []
-    n = None
-    for asg in assignments:
-        doc = apply_assignments(base.doc, asg, base.policies)
-        per = profile_sample_costs(doc, agents, opts, tpd)
-        n = len(per[agents[0]])
+    n = len(costs[0]) if costs else 0
+    for c in range(len(assignments)):
+        per = {a: costs[c * len(agents) + i] for i, a in enumerate(agents)}
         results.append([{f"cost_{a}": per[a][k] for a in agents} for k in range(n)])
-    return build_evaluation(base, plist, labels, list(range(n or 0)), results, confidence,
+    return build_evaluation(base, plist, labels, list(range(n)), results, confidence,
                             method, n_resamples, "bootstrap")

@@ -5,7 +5,7 @@
 ...                   profiles={"low": {"SOUTH": {"unsecured_cap": 0}},
 ...                             "high": {"SOUTH": {"unsecured_cap": 500000}}},
 ...                   seeds=range(1, 21), backend="serial")       # doctest: +SKIP
->>> ev.summary                    # profile, label, agent, n, mean, sd, ci_low, ci_high
+>>> ev.summary      # profile, label, agent, n, mean, sd, ci_low, ci_high  # doctest: +SKIP
 >>> ev.compare("low", "high", agent="SOUTH")                       # doctest: +SKIP
 """
 from __future__ import annotations
@@ -127,7 +127,8 @@ def evaluate(scenario, profiles=None, seeds=None, *, mode: str | None = None,
     - ``mode``: ``"monte_carlo"`` (the default: one run per seed), ``"deterministic"`` (one
       run at the scenario's seed; ``seeds`` must be None) or ``"bootstrap"`` (SimCash's
       evaluation: resampled transaction histories of a context run, replayed in a sandbox;
-      options in ``bootstrap``, see :func:`paysim_lab.experiments.bootstrap.evaluate_bootstrap`).
+      options in ``bootstrap``, see :func:`paysim_lab.experiments.bootstrap.evaluate_bootstrap`;
+      serial by default, ``backend="process"`` spreads the banks' evaluations over a pool).
     - ``confidence``, ``method``, ``n_resamples``: the intervals (see stats.py).
     - ``backend``, ``client``, ``workers``, ``progress``: as in :func:`paysim_lab.sweep`.
 
@@ -149,9 +150,13 @@ def evaluate(scenario, profiles=None, seeds=None, *, mode: str | None = None,
     assignments = [profile_assignments(p, base.agent_ids, parameter) for p in plist]
     if mode == "bootstrap":
         from .bootstrap import evaluate_bootstrap
+        if client is not None or backend == "dask":
+            raise ValueError("mode='bootstrap' runs serially or on a process pool "
+                             "(backend='serial' or 'process')")
         return evaluate_bootstrap(base, plist, labels, assignments, seeds=seeds,
                                   options=bootstrap or {}, confidence=confidence,
-                                  method=method, n_resamples=n_resamples)
+                                  method=method, n_resamples=n_resamples,
+                                  backend=backend or "serial", workers=workers)
     if mode == "deterministic":
         if seeds is not None:
             raise ValueError("mode='deterministic' runs the scenario's own seed; leave seeds "

@@ -62,17 +62,18 @@ def test_xorshift_and_seed_derivation_by_hand():
     assert B.iteration_seed(42, 5, "BANK_A") == int.from_bytes(digest[:4], "big") % 2 ** 31
 
 
-@pytest.mark.parametrize("iteration, profile, published", [
+@pytest.mark.parametrize("iteration, profile, published, backend", [
     # The paper's exp2 table (pass 2): iteration, liquidity fractions, mean bootstrap cost in
     # USD of BANK_A and BANK_B. Iteration 5 has delay costs for BANK_A, iteration 6 deadline
     # and end-of-day penalties for BANK_B.
-    (5, {"BANK_A": 0.15, "BANK_B": 0.13}, ("149.84", "129.48")),
-    (6, {"BANK_A": 0.15, "BANK_B": 0.12}, ("149.40", "548.36")),
+    (5, {"BANK_A": 0.15, "BANK_B": 0.13}, ("149.84", "129.48"), "serial"),
+    (6, {"BANK_A": 0.15, "BANK_B": 0.12}, ("149.40", "548.36"), "process"),
 ])
 def test_bootstrap_mode_reproduces_the_published_exp2_means(paper, iteration, profile,
-                                                            published):
+                                                            published, backend):
     ev = psl.evaluate(paper / "exp2_12period.yaml", profile, mode="bootstrap",
-                      bootstrap={"iterations": [iteration], "num_samples": 50})
+                      bootstrap={"iterations": [iteration], "num_samples": 50},
+                      backend=backend)
     means = ev.summary.set_index("agent")["mean"]
     # the table prints the mean in whole cents, truncated
     got = tuple(f"{math.floor(means[a]) / 100:.2f}" for a in ("BANK_A", "BANK_B"))
