@@ -110,3 +110,18 @@ def test_an_experiment_given_as_a_dict_with_monte_carlo_evaluation():
     assert out["intervals"]["BANK_B"]["strategy"]["value"] == {"interval": [0.2, 0.2],
                                                               "share_same": 1.0}
     assert "all_equilibria" not in out
+
+
+@pytest.mark.parametrize("scenario, rows", [
+    # (A fraction, B fraction, published cost of A, of B in cents) from the paper's exp1 and
+    # exp3 iteration tables (pass 1)
+    ("exp1_2period.yaml", [(0.2, 0.3, 2000, 3000), (0.05, 0.18, 500, 2800),
+                           (0.001, 0.17, 10, 2700)]),
+    ("exp3_joint.yaml", [(0.5, 0.5, 4995, 4995), (0.01, 0.3, 12099, 6997),
+                         (0.009, 0.29, 12090, 6898)]),
+])
+def test_deterministic_paper_costs_to_the_cent(paper, scenario, rows):
+    ev = psl.evaluate(paper / scenario, [{"BANK_A": a, "BANK_B": b} for a, b, _, _ in rows],
+                      backend="serial")
+    got = [(ev.costs(i, "BANK_A")[0], ev.costs(i, "BANK_B")[0]) for i in range(len(rows))]
+    assert got == [(ca, cb) for _, _, ca, cb in rows]
