@@ -475,6 +475,7 @@ def feed_for_scenario(scenario) -> PaymentFeed:
     sim = scenario.simulation
     clock = spec.clock.model_dump(exclude_none=True) if spec.clock is not None else None
     try:
+        _check_allowed(path, label, scenario._allowed_policy_dirs)
         frame = read_payments_file(path, label)
         return payment_feed(frame, [a.id for a in scenario.agents],
                             ticks_per_day=sim.ticks_per_day, num_days=sim.num_days,
@@ -483,6 +484,23 @@ def feed_for_scenario(scenario) -> PaymentFeed:
     except ScenarioError as exc:
         # name the scenario too: the table's problems are the scenario's problems
         raise ScenarioError(f"{scenario.source}: payments: {exc}", exc.errors) from None
+
+
+def _check_allowed(path: Path, label: str, allowed_dirs) -> None:
+    """Untrusted scenarios (``load_scenario(..., allowed_policy_dirs=...)``) may read tables
+    only inside those folders or the bundled ``data/payments``, as for policy files."""
+    if allowed_dirs is None:
+        return
+    from .. import data
+    dirs = [allowed_dirs] if isinstance(allowed_dirs, (str, os.PathLike)) else allowed_dirs
+    folders = [Path(d).resolve() for d in dirs] + [data.payments_dir().resolve()]
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError, ValueError):
+        real = None
+    if real is None or not any(real.is_relative_to(f) for f in folders):
+        raise _fail(label, "is outside the allowed folders ("
+                    + ", ".join(str(f) for f in folders) + "); refusing to read it")
 
 
 def _plain(value):

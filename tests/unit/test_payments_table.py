@@ -313,3 +313,21 @@ def test_a_day_column_with_arrival_ticks_is_refused():
         psl.Scenario.from_payments(frame, BANKS, ticks_per_day=5, num_days=2)
     assert str(err.value).startswith("<payments DataFrame>: the column day only applies to "
                                      "arrival_time")
+
+
+def test_an_untrusted_scenario_reads_tables_only_inside_the_allowed_folders(tmp_path):
+    inside, outside = tmp_path / "inside", tmp_path / "outside"
+    inside.mkdir()
+    outside.mkdir()
+    (outside / "pay.csv").write_text("sender,receiver,amount,arrival_tick\nA,B,5,0\n")
+    (inside / "pay.csv").write_text("sender,receiver,amount,arrival_tick\nA,B,5,0\n")
+    for target, ok in (("../outside/pay.csv", False), ("pay.csv", True)):
+        path = inside / "s.yaml"
+        path.write_text(yaml.safe_dump(base_doc(payments=target)))
+        if ok:
+            assert psl.load_scenario(path, allowed_policy_dirs=[inside]).payment_count == 1
+            continue
+        with pytest.raises(ScenarioError) as err:
+            psl.load_scenario(path, allowed_policy_dirs=[inside])
+        assert str(err.value).startswith(
+            f"{path}: payments: {inside / target}: is outside the allowed folders (")
