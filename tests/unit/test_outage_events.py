@@ -178,3 +178,18 @@ def test_no_settlement_path_crosses_an_outage_or_failure(seed):
                                                           for a in sc["agents"])
     ever_queued_during = h[(h.agent_id == out) & h.tick.between(8, 19)].queue2_value
     assert ever_queued_during.max() > 0
+
+
+def test_the_scenario_json_schema_accepts_the_new_events():
+    jsonschema = pytest.importorskip("jsonschema")
+    from paysim_lab.config.schema import scenario_json_schema
+    doc = scenario([
+        {"type": "ParticipantOutage", "agent": "A", "start_tick": 1, "end_tick": 3},
+        {"type": "ParticipantFailure", "agent": "B", "tick": 2},
+        {"type": "CollateralHaircutChange", "haircut": 0.3,
+         "schedule": {"type": "OneTime", "tick": 1}}])
+    jsonschema.validate(doc, scenario_json_schema())
+    bad = scenario([{"type": "CollateralHaircutChange", "haircut": 1.5,
+                     "schedule": {"type": "OneTime", "tick": 1}}])
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, scenario_json_schema())
