@@ -181,9 +181,11 @@ def check_scenario(scenario: m.Scenario, issues: Issues) -> None:
                          f"compat='extended'")
         sched = getattr(event, "schedule", None)
         if sched is None:       # ParticipantOutage, ParticipantFailure: their own ticks
-            first = event.start_tick if hasattr(event, "start_tick") else event.tick
+            where = "start_tick" if hasattr(event, "start_tick") else "tick"
+            first = getattr(event, where)
         else:
+            where = "schedule"
             first = sched.tick if isinstance(sched, m.OneTime) else sched.start_tick
         if first >= total:
-            issues.warn(["scenario_events", k, "schedule"],
+            issues.warn(["scenario_events", k, where],
                         f"never fires: the run has {total} ticks (0..{total - 1})")

@@ -142,9 +142,11 @@ def test_outage_window_must_be_ordered_and_name_an_agent():
 
 
 def test_an_outage_after_the_run_warns_that_it_never_fires():
-    with pytest.warns(psl.ScenarioWarning, match="never fires"):
+    with pytest.warns(psl.ScenarioWarning, match=r"scenario_events\[0\]\.start_tick.*never fires"):
         psl.load_scenario(scenario([{"type": "ParticipantOutage", "agent": "A",
                                      "start_tick": 10, "end_tick": 12}]))
+    with pytest.warns(psl.ScenarioWarning, match=r"scenario_events\[0\]\.tick.*never fires"):
+        psl.load_scenario(scenario([{"type": "ParticipantFailure", "agent": "A", "tick": 10}]))
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
