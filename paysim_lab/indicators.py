@@ -45,7 +45,10 @@ _HIST_COLUMNS = ("tick", "agent_id", "balance", "available_liquidity", "queue2_v
 
 @dataclass(frozen=True)
 class RunFrames:
-    """What the indicators read of a run: payments, end-of-tick states, the clock, the banks."""
+    """What the indicators read of a run: payments, end-of-tick states, the clock, the banks.
+
+    >>> rf = run_frames(sim); rf.days_run, rf.agent_ids       # doctest: +SKIP
+    """
 
     transactions: pd.DataFrame   # _TX_COLUMNS
     history: pd.DataFrame        # _HIST_COLUMNS
@@ -107,13 +110,15 @@ def leaf_payments(rf: RunFrames) -> pd.DataFrame:
 
     Columns: those of the transactions frame plus ``root_id``, ``settled`` (bool) and
     ``s_tick`` (settlement tick, -1 when unsettled).
+
+    >>> leaf_payments(run_frames(sim))[["tx_id", "root_id", "settled"]]   # doctest: +SKIP
     """
     tx = rf.transactions
     parents = tx["parent_id"].dropna()
     leaves = tx.loc[~tx["tx_id"].isin(parents)].copy()
     parent_of = pd.Series(tx["parent_id"].to_numpy(), index=tx["tx_id"].to_numpy()).dropna()
     root = leaves["parent_id"].where(leaves["parent_id"].notna(), leaves["tx_id"])
-    for _ in range(64):   # children of split children: walk up until every id is a root
+    while True:   # children of split children: walk up until every id is a root (no cycles)
         up = root.map(parent_of)
         if up.isna().all():
             break

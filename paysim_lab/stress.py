@@ -52,7 +52,10 @@ def stress_metrics(sim) -> dict:
     ``settlement_rate`` and ``total_cost``): :func:`run_summary`, plus each bank's terms of the
     delay indicator (``delay_terms.<BANK>``: numerator, denominator) so that the delay of the
     *other* banks' payments can be told apart. Module level, so process and Dask workers can
-    import it."""
+    import it.
+
+    >>> stress_metrics(sim)["unsettled_value"]      # doctest: +SKIP
+    """
     from .indicators import _delay_ratio, leaf_payments, run_frames
     rf = run_frames(sim)
     out = run_summary(rf)
