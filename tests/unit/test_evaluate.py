@@ -86,3 +86,12 @@ def test_run_points_takes_a_scenario_and_the_module_is_not_shadowed():
     assert callable(psl.experiments.sweep) and module.sweep is psl.experiments.sweep
     assert not hasattr(psl.experiments, "sweeps") or isinstance(
         psl.experiments.sweeps, type(importlib))
+
+
+def test_the_evaluation_does_not_depend_on_the_backend():
+    profiles = [{"SOUTH": {"unsecured_cap": 0}}, {"SOUTH": {"unsecured_cap": 500000}}]
+    seeds = [1, 2, 3, 4]
+    serial = psl.evaluate(TEACHING, profiles, seeds=seeds, backend="serial")
+    pooled = psl.evaluate(TEACHING, profiles, seeds=seeds, backend="process", workers=2)
+    assert pooled.runs.equals(serial.runs)
+    assert pooled.summary.equals(serial.summary)
