@@ -5,7 +5,7 @@ Usage::
     python benchmarks/bench_payments.py                         # 350,000 payments, 1,000 banks
     python benchmarks/bench_payments.py --payments 100000 --banks 200 --events 20000
 
-A synthetic payment list (benchmarks/_payments_data.py) is written as a Parquet file next to a
+A synthetic payment list (``paysim_lab.synthetic.synthetic_payments``) is written as a Parquet file next to a
 scenario YAML that names it (in a temporary folder). Measured in CPU seconds of
 the benchmark process (``time.process_time``: the machine is shared, so wall time would also
 count other people's work):
@@ -33,8 +33,8 @@ import yaml
 
 import paysim_lab as psl
 from _measure import peak_rss_mib, warm_up
-from _payments_data import bank_table, payment_list
 from paysim_lab.config.payments import payment_feed, read_payments_file
+from paysim_lab.synthetic import synthetic_payments
 
 
 def scenario_doc(banks: pd.DataFrame, ticks: int, payments: str | None) -> dict:
@@ -101,8 +101,7 @@ def main() -> None:
     args = ap.parse_args()
     warm_up()
     warnings.simplefilter("ignore")
-    frame = payment_list(args.payments, args.banks, ticks=args.ticks)
-    banks = bank_table(frame, args.banks)
+    frame, banks = synthetic_payments(args.banks, args.payments, ticks_per_day=args.ticks)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         frame.to_parquet(folder / "day.parquet", index=False)
@@ -136,7 +135,7 @@ def main() -> None:
           f"peak RSS {peak_rss_mib():.0f} MiB")
     if args.events:
         sub = frame.iloc[:args.events]
-        ticks_doc = scenario_doc(bank_table(sub, args.banks), args.ticks, None)
+        ticks_doc = scenario_doc(banks, args.ticks, None)
         e = events_route(ticks_doc, sub)
         with tempfile.TemporaryDirectory() as tmp:
             sub.to_parquet(Path(tmp) / "sub.parquet", index=False)

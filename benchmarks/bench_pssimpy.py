@@ -32,7 +32,7 @@ import pandas as pd
 
 import paysim_lab as psl
 from _measure import warm_up
-from _payments_data import bank_ids, payment_list
+from paysim_lab.synthetic import synthetic_payments
 
 OPEN, CLOSE, WINDOW = "08:00", "17:00", 15
 TICKS = (9 * 60) // WINDOW
@@ -45,8 +45,7 @@ def clock_times(ticks: np.ndarray, seed: int = 3) -> list[str]:
     return [f"{m // 60:02d}:{m % 60:02d}" for m in minutes]
 
 
-def run_paysim(frame: pd.DataFrame, banks: int) -> dict:
-    ids = bank_ids(banks)
+def run_paysim(frame: pd.DataFrame, ids: list[str]) -> dict:
     credit = int(frame.amount.sum())            # enough that no payment ever waits
     t0 = time.process_time()
     bank_frame = pd.DataFrame({"id": ids, "opening_balance": 0, "unsecured_cap": credit})
@@ -63,11 +62,10 @@ def run_paysim(frame: pd.DataFrame, banks: int) -> dict:
     return {"e2e": t2 - t0, "loop": t2 - t1, "settled": settled}
 
 
-def run_pssimpy(frame: pd.DataFrame, banks: int) -> dict:
+def run_pssimpy(frame: pd.DataFrame, ids: list[str]) -> dict:
     from PSSimPy import Transaction
     from PSSimPy.simulator import BasicSim
     from PSSimPy.utils.constants import TRANSACTION_STATUS_CODES
-    ids = bank_ids(banks)
     Transaction.clear_instances()
     cwd = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
@@ -108,10 +106,11 @@ def main() -> None:
     print(f"{'payments':>9} {'banks':>5} {'paysim e2e s':>12} {'paysim loop s':>13} "
           f"{'PSSimPy e2e s':>13} {'PSSimPy run s':>13} {'e2e ratio':>9} {'settled':>15}")
     for n in args.payments:
-        frame = payment_list(n, args.banks, ticks=TICKS)
+        frame, banks = synthetic_payments(args.banks, n, ticks_per_day=TICKS)
         frame["arrival_time"] = clock_times(frame.arrival_tick.to_numpy())
-        p = run_paysim(frame, args.banks)
-        q = run_pssimpy(frame, args.banks)
+        ids = list(banks.id)
+        p = run_paysim(frame, ids)
+        q = run_pssimpy(frame, ids)
         if p["settled"] != q["settled"]:
             raise SystemExit(f"settled counts differ: paysim_lab {p['settled']}, "
                              f"PSSimPy {q['settled']}")
