@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from .engine.build import build_engine
+from .engine.build import build_engine, set_liquidity_fraction
 from .engine.events import AMOUNT_POS, AGENT_POS, FIELDS, TX_POS
 from .engine.state import COST_KINDS, IN_QUEUE1, IN_QUEUE2, NOWHERE
 from .errors import PolicyWarning, SimulationError, SimulationFinished
@@ -448,8 +448,8 @@ class Simulation:
         self._policies[agent_id] = compiled
         agent = self.world.agents[agent_id]
         agent.policy = compiled
-        frac = compiled.initial_liquidity_fraction
-        agent.sod_liquidity_fraction = 1.0 if frac is None else float(frac)
+        set_liquidity_fraction(agent, compiled.initial_liquidity_fraction,
+                               self.engine.config.fixes)
         self.agent_policies[agent_id] = doc
         if self._writer is not None:
             self._writer.policy_changed(self, agent_id, doc)

@@ -189,3 +189,42 @@ def check_scenario(scenario: m.Scenario, issues: Issues) -> None:
         if first >= total:
             issues.warn(["scenario_events", k, where],
                         f"never fires: the run has {total} ticks (0..{total - 1})")
+
+
+def _policy_fraction(doc) -> float | None:
+    params = doc.get("parameters") if isinstance(doc, dict) else None
+    value = params.get("initial_liquidity_fraction") if isinstance(params, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def warn_liquidity_fraction(scenario: m.Scenario, policies: dict, issues: Issues) -> None:
+    """Say where a policy's ``parameters.initial_liquidity_fraction`` applies.
+
+    simcash: SimCash's run commands allocate the first day with ``liquidity_allocation_fraction``
+    and use the policy's fraction only from the second day on; the warning says so. extended:
+    the policy's fraction applies from the first day (as SimCash's experiment runner does); the
+    warning names a written ``liquidity_allocation_fraction`` it overrides.
+    """
+    for i, agent in enumerate(scenario.agents):
+        if agent.liquidity_pool is None:
+            continue
+        spec = agent.policy
+        if agent.policy_id is None and (spec is None or spec.type in m.BUILTIN_POLICY_TYPES):
+            continue  # built-in types: the engine does not read their fraction
+        frac = _policy_fraction(policies.get(agent.id))
+        if frac is None:
+            continue
+        written = agent.liquidity_allocation_fraction
+        initial = 1.0 if written is None else written
+        if scenario.profile == "simcash":
+            if frac != initial:
+                issues.warn(["agents", i], f"the policy's initial_liquidity_fraction {frac} "
+                            f"applies from the second day's start only; the first day gets "
+                            f"liquidity_allocation_fraction {initial} of the pool (as SimCash's "
+                            f"run commands do); the extended profile applies {frac} from day 1")
+        elif written is not None and frac != written:
+            issues.warn(["agents", i, "liquidity_allocation_fraction"],
+                        f"overridden by the policy's initial_liquidity_fraction {frac} "
+                        f"(on every day, as SimCash's experiment runner does)")

@@ -116,6 +116,7 @@ def _load(source, label, compat, allowed_policy_dirs, base_dir) -> Scenario:
     checks.warn_simcash_ignored(scenario, issues)
     policies, _ = resolve_agent_policies(scenario, issues)
     issues.raise_if_errors()
+    checks.warn_liquidity_fraction(scenario, policies, issues)
 
     if scenario.payments is not None:
         from .payments import feed_for_scenario

@@ -305,11 +305,13 @@ def _from_policy_map(run: _Resolution, agent, at: list, entries) -> dict | None:
 
 def _from_policy_block(run: _Resolution, agent, at: list) -> dict | None:
     spec = agent.policy
-    if spec.params:
+    kind = spec.type
+    apply_params = bool(spec.params) and run.profile == "extended" and kind in TREE_POLICY_TYPES
+    if spec.params and not apply_params:
+        # simcash profile, or a built-in type (whose parameters are its own keys)
         run.issues.warn(at + ["params"], "ignored: SimCash does not apply parameter overrides "
                         f"to policies ({', '.join(map(str, spec.params))}); to override "
                         "parameters use the top-level policies map with policy_params")
-    kind = spec.type
     if kind in BUILTIN_POLICY_TYPES:
         doc = run.api.builtin_document(kind, spec.builtin_params())
         run.validate(doc, f"{run.source}: {format_path(at)} ({kind})", at)
@@ -325,8 +327,31 @@ def _from_policy_block(run: _Resolution, agent, at: list) -> dict | None:
     if doc is None:
         return None
     run.validate(doc, label, at)
+    if apply_params and not _apply_params(run, doc, spec.params, at + ["params"]):
+        return None
     run.check_toggles(doc, agent.id, at, warn_only=(kind == "InlineJson"))
     return doc
+
+
+# Policy kinds whose document is a decision tree with a ``parameters`` map.
+TREE_POLICY_TYPES = ("FromJson", "Inline", "InlineJson")
+
+
+def _apply_params(run: _Resolution, doc: dict, overrides: dict, at: list) -> bool:
+    """Extended profile: an agent's ``policy.params`` override the policy's ``parameters``
+    (numbers only, as ``policy_params``); the result is validated again."""
+    bad = [str(k) for k, v in overrides.items()
+           if isinstance(v, bool) or not isinstance(v, (int, float))]
+    if bad:
+        run.issues.error(at, f"parameter overrides must be numbers ({', '.join(bad)})")
+        return False
+    params = doc.setdefault("parameters", {})
+    if not isinstance(params, dict):
+        return True  # the document's own error is already reported
+    for name, value in overrides.items():
+        params[str(name)] = float(value)
+    run.validate(doc, f"{run.source}: {format_path(at)}", at)
+    return True
 
 
 def _parse_json_string(run: _Resolution, text: str, at: list) -> dict | None:

@@ -10,6 +10,7 @@ from typing import Callable
 
 from ..errors import SimulationError
 from . import rng as R
+from .state import I64_MAX
 
 AmountSampler = Callable[[R.Rng], int]
 PrioritySampler = Callable[[R.Rng], int]
@@ -132,6 +133,11 @@ class ArrivalGenerator:
             raise SimulationError(
                 f"agent {self.agent_id}, tick {tick}: deadline window [{self.dmin}, {self.dmax}] "
                 "is empty after a DeadlineWindowChange event")
+        if self.dmax >= I64_MAX:
+            # The reference draws in signed 64 bits (max + 1 overflows): it aborts here.
+            raise SimulationError(
+                f"agent {self.agent_id}, tick {tick}: deadline window [{self.dmin}, {self.dmax}] "
+                "overflows 64 bits after repeated DeadlineWindowChange events")
         prio_s = self.priority
         fixed = isinstance(prio_s, int)
         choose = self.receiver_table().choose

@@ -184,6 +184,7 @@ def build_engine_config(cfg: Any) -> EngineConfig:
     extended = _get(cfg, "profile", "extended") == "extended"
     ec.prefix_free_registers = extended
     ec.collateral_in_bank_tree = extended
+    ec.fixes = extended
     return ec
 
 
@@ -213,17 +214,20 @@ def build_engine(cfg: Any, policies: dict[str, Any], *, seed: int | None = None,
                  builtin_agents: frozenset[str] = frozenset()) -> Engine:
     """Wire a runnable engine: ``policies`` maps agent id -> compiled policy.
 
-    ``builtin_agents`` names the banks whose policy is a built-in type: they re-allocate 100%
-    of their liquidity pool at each start of day (engine.md 5 S2 [QUIRK]).
+    ``builtin_agents`` names the banks whose policy is a built-in type: in the simcash profile
+    they re-allocate 100% of their liquidity pool at each start of day (engine.md 5 S2
+    [QUIRK]); in extended, their ``liquidity_allocation_fraction`` (:func:`set_liquidity_fraction`).
     """
     world, rng = build_world(cfg, seed=seed)
+    ec = build_engine_config(cfg)
     for a in world.agent_list:
         pol = policies.get(a.id)
         a.policy = pol
         frac = getattr(pol, "initial_liquidity_fraction", None)
-        a.sod_liquidity_fraction = (1.0 if a.id in builtin_agents or frac is None
-                                    else float(frac))
-    engine = Engine(world, rng, build_engine_config(cfg), build_scenario_events(cfg),
+        if a.id in builtin_agents:
+            frac = None
+        set_liquidity_fraction(a, frac, ec.fixes, initial=True)
+    engine = Engine(world, rng, ec, build_scenario_events(cfg),
                     payment_feed=_get(cfg, "payments"))
     freeze_heap()
     return engine
@@ -240,4 +244,29 @@ def freeze_heap() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def set_liquidity_fraction(a: Agent, policy_fraction: float | None, fixes: bool, *,
+                           initial: bool = False) -> None:
+    """The fraction of the liquidity pool a bank receives at each start of day.
+
+    simcash: the policy's ``parameters.initial_liquidity_fraction`` (tree policies), else 1.0;
+    the first day's allocation keeps the scenario's ``liquidity_allocation_fraction``.
+    extended (``fixes``): the policy's fraction when it has one, else the scenario's
+    ``liquidity_allocation_fraction``, on every day including the first (as SimCash's
+    experiment runner sets the allocation from the policy).
+
+    >>> ag = Agent("A", 0, 0); ag.liquidity_pool = 1000; ag.liquidity_allocation_fraction = 0.5
+    >>> set_liquidity_fraction(ag, 0.2, True, initial=True); (ag.balance, ag.sod_liquidity_fraction)
+    (200, 0.2)
+    """
+    if not fixes:
+        a.sod_liquidity_fraction = 1.0 if policy_fraction is None else float(policy_fraction)
+        return
+    frac = a.liquidity_allocation_fraction if policy_fraction is None else float(policy_fraction)
+    a.sod_liquidity_fraction = frac
+    if initial and a.liquidity_pool is not None:
+        alloc = math.floor(float(a.liquidity_pool) * frac)
+        a.balance += alloc - a.allocated_liquidity
+        a.allocated_liquidity = alloc
 

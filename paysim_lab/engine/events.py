@@ -27,6 +27,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "CollateralPost": ("agent_id", "amount", "reason", "new_total", "layer",
                        "auto_withdraw_after_ticks", "withdrawal_tick", "balance",
                        "decision_path"),
+    "CollateralPostCapped": ("agent_id", "requested_amount", "posted_amount",
+                             "capacity_remaining", "reason", "layer",
+                             "decision_path"),                                   # paysim-only
     "CollateralWithdraw": ("agent_id", "amount", "reason", "new_total", "layer", "balance",
                            "decision_path"),
     "CollateralTimerWithdrawn": ("agent_id", "amount", "original_reason", "posted_at_tick",
@@ -96,7 +99,7 @@ EXTENSION_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 # Extra event types that only paysim_lab emits.
-EXTENSION_TYPES: tuple[str, ...] = ("LsmQueueRetrySettlement",)
+EXTENSION_TYPES: tuple[str, ...] = ("LsmQueueRetrySettlement", "CollateralPostCapped")
 
 
 def to_dict(rec: tuple) -> dict:

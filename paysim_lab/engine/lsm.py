@@ -32,7 +32,8 @@ from __future__ import annotations
 import heapq
 from bisect import insort
 
-from .settlement import DeferredCredits, compact_queue2, fifo_pass, leave_queue2, limits_ok, settle
+from .settlement import (DeferredCredits, compact_queue2, fifo_pass, leave_queue2, limits_ok,
+                         reduce_parent, settle)
 from .state import IN_QUEUE2, SETTLED, Transaction, World
 
 MAX_ITERATIONS = 3
@@ -116,12 +117,15 @@ class Cycle:
 
 # ---- the pass (6.3) ---------------------------------------------------------------------------
 def run_lsm(world: World, tick: int, cfg: LsmConfig, deferred: DeferredCredits | None,
-            entry_disposition: bool = False) -> LsmResult:
+            entry_disposition: bool = False, *, fixes: bool = False) -> LsmResult:
     """Run one LSM pass over Queue 2 and append its events to ``world.events``.
 
     ``deferred`` receives the credits of offsets and cycles when deferred crediting is on; the
     FIFO retries always credit at once. ``entry_disposition`` renames the bilateral events to
-    ``EntryDispositionOffset`` (engine.md 6.5).
+    ``EntryDispositionOffset`` (engine.md 6.5). ``fixes`` (the extended profile) corrects three
+    of the reference's quirks: split children settled by an offset or a cycle reduce their
+    parent, a pair refused by the bilateral check emits no offset event, and both orientations
+    of every triangle are searched.
 
     >>> w = World(ticks_per_day=10, num_days=1)
     >>> run_lsm(w, 0, LsmConfig(), None).pairs_examined
@@ -142,21 +146,22 @@ def run_lsm(world: World, tick: int, cfg: LsmConfig, deferred: DeferredCredits |
         if cfg.enable_bilateral:
             index = _direction_index(world.queue2)
             examined_value, settled = _bilateral_phase(world, tick, index, deferred,
-                                                       entry_disposition, reported, res)
+                                                       entry_disposition, reported, res, fixes)
             progress += examined_value
             if settled:
                 changed = True
                 index = None
-                _, value = _retry(world, tick, res)
+                _, value = _retry(world, tick, res, deferred if fixes else None)
                 progress += value
         if cfg.enable_cycles and world.queue2:
             if index is None:
                 index = _direction_index(world.queue2)
-            cycle_value, settled, detected = _cycle_phase(world, tick, cfg, index, deferred, res)
+            cycle_value, settled, detected = _cycle_phase(world, tick, cfg, index, deferred, res,
+                                                          fixes)
             progress += cycle_value
             changed = changed or settled > 0
             if detected:
-                retried, value = _retry(world, tick, res)
+                retried, value = _retry(world, tick, res, deferred if fixes else None)
                 progress += value
                 changed = changed or retried > 0
         if progress == before:
@@ -171,10 +176,12 @@ def run_lsm(world: World, tick: int, cfg: LsmConfig, deferred: DeferredCredits |
     return res
 
 
-def _retry(world: World, tick: int, res: LsmResult) -> tuple[int, int]:
-    """The FIFO pass again, crediting at once even in deferred mode (engine.md 6.4.3).
+def _retry(world: World, tick: int, res: LsmResult,
+           deferred: DeferredCredits | None = None) -> tuple[int, int]:
+    """The FIFO pass again (engine.md 6.4.3). The reference credits at once even in deferred
+    mode (``deferred`` None); the extended profile passes the tick's deferred credits.
     Returns (count, value) settled."""
-    count, value = fifo_pass(world, tick, None, "LsmQueueRetrySettlement", "lsm_retry",
+    count, value = fifo_pass(world, tick, deferred, "LsmQueueRetrySettlement", "lsm_retry",
                              SETTLED_BY_RETRY)
     res.retry_tx_settled += count
     return count, value
@@ -199,7 +206,8 @@ def _direction_index(queue: list[Transaction]) -> dict[tuple[str, str], list]:
 # ---- bilateral offsetting (6.4.1, 6.5) --------------------------------------------------------
 def _bilateral_phase(world: World, tick: int, index: dict[tuple[str, str], list],
                      deferred: DeferredCredits | None, entry_disposition: bool,
-                     reported: set[tuple[str, str]], res: LsmResult) -> tuple[int, int]:
+                     reported: set[tuple[str, str]], res: LsmResult,
+                     fixes: bool = False) -> tuple[int, int]:
     """Offset every pair with flows both ways in ``index`` (Queue 2 at the start of the phase).
     Returns (Σ min over examined pairs, transactions settled)."""
     pairs = []
@@ -235,7 +243,11 @@ def _bilateral_phase(world: World, tick: int, index: dict[tuple[str, str], list]
             for tx in combined:
                 leave_queue2(world, tx)
                 settle(world, tx, tick, SETTLED_BY_BILATERAL, deferred)
+                if fixes and tx.parent_id is not None:
+                    reduce_parent(world, tx, tick)
             settled_count += len(combined)
+        elif fixes:
+            continue  # extended: a refused pair is not an offset; no event
         key = (a, b)
         if key in reported:
             continue
@@ -257,15 +269,16 @@ def _bilateral_phase(world: World, tick: int, index: dict[tuple[str, str], list]
 
 # ---- multilateral cycles (6.4.2) --------------------------------------------------------------
 def _cycle_phase(world: World, tick: int, cfg: LsmConfig, index: dict[tuple[str, str], list],
-                 deferred: DeferredCredits | None, res: LsmResult) -> tuple[int, int, bool]:
+                 deferred: DeferredCredits | None, res: LsmResult,
+                 fixes: bool = False) -> tuple[int, int, bool]:
     """Attempt the best cycles of the current Queue 2 (``index`` is its direction index).
     Returns (value settled, transactions settled, whether any cycle was detected)."""
     candidates, detected = _find_cycles(world.queue2, index, cfg.max_cycle_length,
-                                        cfg.max_cycles_per_tick)
+                                        cfg.max_cycles_per_tick, both_orientations=fixes)
     value = 0
     count = 0
     for cycle in candidates:
-        if _settle_cycle(world, tick, cycle, deferred):
+        if _settle_cycle(world, tick, cycle, deferred, fixes):
             res.cycles_settled += 1
             res.cycle_value += cycle.total_value
             count += len(cycle.txs)
@@ -277,7 +290,7 @@ def _cycle_phase(world: World, tick: int, cfg: LsmConfig, index: dict[tuple[str,
 
 
 def _settle_cycle(world: World, tick: int, cycle: Cycle,
-                  deferred: DeferredCredits | None) -> bool:
+                  deferred: DeferredCredits | None, fixes: bool = False) -> bool:
     """All-or-nothing settlement of one cycle against the current state."""
     txs = cycle.txs
     for tx in txs:
@@ -304,6 +317,8 @@ def _settle_cycle(world: World, tick: int, cycle: Cycle,
     for tx in txs:
         leave_queue2(world, tx)
         settle(world, tx, tick, SETTLED_BY_CYCLE, deferred)
+        if fixes and tx.parent_id is not None:
+            reduce_parent(world, tx, tick)
     max_outflow = 0
     max_agent = ""
     for aid in order:  # ascending, so ties end on the greatest id
@@ -319,22 +334,26 @@ def _settle_cycle(world: World, tick: int, cycle: Cycle,
 
 
 def find_cycles(queue: list[Transaction], max_cycle_length: int,
-                limit: int) -> tuple[list[Cycle], bool]:
+                limit: int, *, both_orientations: bool = False) -> tuple[list[Cycle], bool]:
     """The first ``limit`` cycle candidates over ``queue``, in the order they are attempted.
 
     Candidates are the triangles of the aggregated graph (smallest -> middle -> largest id only)
     followed by the cycles of 4 to ``max_cycle_length`` payments of the per-payment search (only
     when ``max_cycle_length >= 4`` and the queue holds at most 100 entries), stable-sorted by
-    total value descending. The flag says whether any candidate exists at all.
+    total value descending. The flag says whether any candidate exists at all. With
+    ``both_orientations`` (extended profile) a triangle smallest -> largest -> middle is found
+    too.
 
     >>> find_cycles([], 4, 10)
     ([], False)
     """
-    return _find_cycles(queue, _direction_index(queue), max_cycle_length, limit)
+    return _find_cycles(queue, _direction_index(queue), max_cycle_length, limit,
+                        both_orientations=both_orientations)
 
 
 def _find_cycles(queue: list[Transaction], index: dict[tuple[str, str], list],
-                 max_cycle_length: int, limit: int) -> tuple[list[Cycle], bool]:
+                 max_cycle_length: int, limit: int, *,
+                 both_orientations: bool = False) -> tuple[list[Cycle], bool]:
     if not index:
         return [], False
     names = sorted({s for s, _ in index} | {r for _, r in index})
@@ -352,7 +371,8 @@ def _find_cycles(queue: list[Transaction], index: dict[tuple[str, str], list],
 
     # Keys sort in attempt order: value descending, then triangles before long cycles, then
     # discovery order ((u, v, w) is lexicographic in the triangle search; a counter otherwise).
-    best: list[tuple] = heapq.nsmallest(limit, _triangle_keys(out_total, preds))
+    best: list[tuple] = heapq.nsmallest(limit, _triangle_keys(out_total, preds,
+                                                              both_orientations))
     detected = bool(best)
     if max_cycle_length >= MIN_LONG_CYCLE_EDGES and len(queue) <= LONG_CYCLE_QUEUE_LIMIT:
         found_long = _long_cycles(queue, pos, preds, max_cycle_length, limit, best)
@@ -371,8 +391,10 @@ def _find_cycles(queue: list[Transaction], index: dict[tuple[str, str], list],
     return cycles, detected
 
 
-def _triangle_keys(out_total: list[dict[int, int]], preds: list[set[int]]) -> list[tuple]:
-    """Every triangle u -> v -> w -> u with u < v < w, as (-total, 0, (u, v, w))."""
+def _triangle_keys(out_total: list[dict[int, int]], preds: list[set[int]],
+                   both_orientations: bool = False) -> list[tuple]:
+    """Every triangle u -> v -> w -> u with u < v < w, as (-total, 0, (u, v, w)); with
+    ``both_orientations`` every triangle whose smallest agent is u (v, w > u)."""
     comp = _scc_sizes(out_total)
     keys = []
     for u, ou in enumerate(out_total):
@@ -389,7 +411,7 @@ def _triangle_keys(out_total: list[dict[int, int]], preds: list[set[int]]) -> li
                 continue
             uv = ou[v]
             for w in sorted(ws):
-                if w > v:
+                if w > v or (both_orientations and u < w != v):
                     keys.append((-(uv + ov[w] + out_total[w][u]), 0, (u, v, w)))
     return keys
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 from ..errors import SimulationError
-from .rng import round_half_away
 
 SNAKE = {
     "DirectTransfer": "direct_transfer",
@@ -146,16 +145,19 @@ def apply_event(engine, ev: ScheduledEvent, t: int) -> None:
         elif kind == "DeadlineWindowChange":
             mn = p.get("min_ticks_multiplier")
             mx = p.get("max_ticks_multiplier")
+            capped = []
             for ag in w.agent_list:
                 gen = ag.arrival
                 if gen is None or not gen.has_config:
                     continue
-                if mn is not None:
-                    gen.dmin = round_half_away(gen.dmin * float(mn))
-                if mx is not None:
-                    gen.dmax = round_half_away(gen.dmax * float(mx))
-            _executed(engine, t, ev, {"min_ticks_multiplier": None if mn is None else float(mn),
-                                      "max_ticks_multiplier": None if mx is None else float(mx)})
+                if engine.scale_deadline_window(gen, mn, mx, t):
+                    capped.append(ag.id)
+            details = {"min_ticks_multiplier": None if mn is None else float(mn),
+                       "max_ticks_multiplier": None if mx is None else float(mx)}
+            if capped:  # extended only (Engine.scale_deadline_window)
+                details["window_capped_for"] = capped
+                details["window_cap"] = w.total_ticks
+            _executed(engine, t, ev, details)
         elif kind == "ScheduledSettlement":
             a, b, x = p["from_agent"], p["to_agent"], int(p["amount"])
             sa = agents[a]

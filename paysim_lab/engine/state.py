@@ -34,7 +34,7 @@ class Transaction:
         "settled_tick", "overdue_tick", "overdue_since_tick", "parent_id", "child_ids",
         "rtgs_priority", "rtgs_submission_tick", "declared_rtgs_priority", "settled_by",
         "location", "is_divisible", "dropped", "withdrawn", "split_index", "queue1_ticks",
-        "queue2_ticks", "delay_cost", "settled_once",
+        "queue2_ticks", "delay_cost", "settled_once", "release_at",
     )
 
     def __init__(self, tx_id: str, seq: int, sender_id: str, receiver_id: str, amount: int,
@@ -70,6 +70,7 @@ class Transaction:
         self.queue2_ticks = 0
         self.delay_cost = 0
         self.settled_once = False
+        self.release_at: int | None = None  # extended: a staggered child's release tick
 
     @property
     def is_overdue(self) -> bool:

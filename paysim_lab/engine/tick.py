@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 
-from ..errors import PolicyRuntimeError, SimulationError
+from ..errors import PolicyRuntimeError, ScenarioWarning, SimulationError
 from . import costs as C
 from .decisions import Decision, EvalEnv
 from .scenario_events import (ScheduledEvent, apply_event, details_json, event_index,
@@ -33,7 +34,7 @@ class EngineConfig:
     __slots__ = ("queue1_priority_deadline", "priority_mode", "escalation_enabled",
                  "escalation_start", "escalation_max_boost", "algorithm_sequencing",
                  "entry_disposition", "daily_liquidity_reallocation", "lsm",
-                 "prefix_free_registers", "collateral_in_bank_tree")
+                 "prefix_free_registers", "collateral_in_bank_tree", "fixes")
 
     def __init__(self):
         self.queue1_priority_deadline = False
@@ -47,6 +48,8 @@ class EngineConfig:
         self.lsm = None                        # paysim_lab.engine.lsm.LsmConfig
         self.prefix_free_registers = False     # extended: SetState keys without bank_state_
         self.collateral_in_bank_tree = False   # extended: collateral actions in the bank tree
+        # extended: fix the reference's bugs listed as "fixed in extended" in docs/deviations.md
+        self.fixes = False
 
 
 class TickStats:
@@ -79,6 +82,17 @@ class TickStats:
         return self.settled_lsm_bilateral + self.settled_lsm_cycle + self.settled_lsm_retry
 
 
+def _scaled_bound(bound: int, multiplier: float) -> int:
+    """round(bound x multiplier) half away from zero, saturating to [0, 2**64 - 1] as the
+    reference's float-to-usize conversion does."""
+    x = float(bound) * multiplier
+    if x != x or x <= 0:
+        return 0
+    if x >= 18446744073709551615.0:
+        return 18446744073709551615
+    return round_half_away(x)
+
+
 def _no_lap(name: str) -> None:
     return None
 
@@ -100,6 +114,10 @@ class StepClock:
     def restart(self) -> None:
         self._last = self._now()
 
+
+# Queue 1 decisions for staggered children in the extended profile (no tree is evaluated).
+STAGGER_WAIT = Decision("StaggerWait")
+STAGGER_RELEASE = Decision("StaggerRelease")
 
 COLLATERAL_REASONS = ("UrgentLiquidityNeed", "PreemptivePosting", "LiquidityRestored",
                       "EndOfDayCleanup", "DeadlineEmergency", "CostOptimization")
@@ -129,6 +147,7 @@ class Engine:
         self.deferred: DeferredCredits | None = None
         self.clock: StepClock | None = None   # set to time the steps (benchmarks)
         self.q2_at_accrual: dict[str, list[Transaction]] = {}
+        self.window_warned: set[str] = set()
 
     # ------------------------------------------------------------------ the timeline
     def tick(self) -> TickStats:
@@ -204,6 +223,39 @@ class Engine:
         if self.payment_feed is not None:
             self.payment_feed.arrive(self, t)   # payments table: after the tick's events
 
+    def scale_deadline_window(self, gen, min_mult, max_mult, t: int) -> bool:
+        """DeadlineWindowChange on one arrival generator (engine.md 8); True if capped.
+
+        simcash: ``round(bound x multiplier)`` saturating at 2**64 - 1 like the reference's
+        conversion; the next draw with a bound past 2**63 - 2 fails as the reference does.
+        extended: each bound is capped at the run length (an offset that long already gives
+        every payment the episode end as deadline), and an empty window [min > max] becomes
+        [max, max]; a ScenarioWarning says so.
+        """
+        old = (gen.dmin, gen.dmax)
+        if min_mult is not None:
+            gen.dmin = _scaled_bound(gen.dmin, float(min_mult))
+        if max_mult is not None:
+            gen.dmax = _scaled_bound(gen.dmax, float(max_mult))
+        if not self.config.fixes:
+            return False
+        cap = self.world.total_ticks
+        wanted = (gen.dmin, gen.dmax)
+        gen.dmin = min(gen.dmin, cap)
+        gen.dmax = min(gen.dmax, cap)
+        if gen.dmin > gen.dmax:
+            gen.dmin = gen.dmax
+        if (gen.dmin, gen.dmax) == wanted:
+            return False
+        if gen.agent_id in self.window_warned:
+            return True
+        self.window_warned.add(gen.agent_id)   # once per bank: a repeating event repeats it
+        warnings.warn(ScenarioWarning(
+            f"tick {t}: DeadlineWindowChange would set agent {gen.agent_id}'s deadline window "
+            f"from [{old[0]}, {old[1]}] to [{wanted[0]}, {wanted[1]}]; capped to "
+            f"[{gen.dmin}, {gen.dmax}] (the run has {cap} ticks)"), stacklevel=2)
+        return True
+
     # ------------------------------------------------------------------ transactions
     def new_transaction(self, sender: Agent, receiver_id: str, amount: int, t: int, deadline: int,
                         priority: int, *, is_divisible: bool = False, parent_id: str | None = None,
@@ -263,8 +315,12 @@ class Engine:
         g = self.rng
         tpd = w.ticks_per_day
         T = w.total_ticks
-        cap_eod = (t // tpd + 1) * tpd if w.deadline_cap_at_eod else None
+        # simcash caps generated arrivals at the first tick of the next day [QUIRK]; extended
+        # at the last tick of the day, as for custom arrivals
+        cap_eod = ((t // tpd + 1) * tpd - (1 if self.config.fixes else 0)
+                   if w.deadline_cap_at_eod else None)
         events = w.events
+        fix_prio = self.config.fixes
         for a in w.agent_list:
             gen = a.arrival
             if gen is None:
@@ -281,8 +337,8 @@ class Engine:
                     deadline = cap_eod
                 if deadline < t + 1:
                     deadline = t + 1
-                if not is_band and prio == 0:
-                    prio = 5  # [QUIRK] a sampled 0 keeps the transaction default
+                if not is_band and prio == 0 and not fix_prio:
+                    prio = 5  # [QUIRK] a sampled 0 keeps the transaction default (simcash)
                 tx = self.new_transaction(a, receiver, amount, t, deadline, prio)
                 self.enqueue_queue1(a, tx)
                 self.stats.arrivals += 1
@@ -332,9 +388,17 @@ class Engine:
             amount = d.amount
             remaining = a.remaining_collateral_capacity
             if amount > remaining:
-                raise SimulationError(
-                    f"agent {a.id}, tick {t}: tried to post {amount} collateral but only has "
-                    f"{remaining} capacity remaining")
+                if not self.config.fixes:
+                    raise SimulationError(
+                        f"agent {a.id}, tick {t}: tried to post {amount} collateral but only "
+                        f"has {remaining} capacity remaining")
+                # extended: post what the capacity allows and say what was asked for
+                posted = remaining if remaining > 0 else 0
+                w.events.append(("CollateralPostCapped", t, a.id, amount, posted, remaining,
+                                 d.reason, layer, d.path))
+                if posted == 0:
+                    return
+                amount = posted
             a.posted_collateral += amount
             timer = d.timer
             due = None
@@ -345,6 +409,9 @@ class Engine:
                              layer, timer, due, a.balance, d.path))
         elif act == "WithdrawCollateral":
             actual = min(d.amount, a.posted_collateral)
+            if self.config.fixes:
+                # extended: never withdraw collateral that backs credit in use
+                actual = min(actual, a.max_withdrawable_collateral(0))
             if actual <= 0:
                 return
             a.posted_collateral -= actual
@@ -365,6 +432,9 @@ class Engine:
             if pol is None or not pol.has_bank_tree:
                 a.release_budget = None
                 continue
+            if self.config.fixes:
+                # extended: a budget lasts one tick; SetState/AddState do not keep last tick's
+                a.release_budget = None
             env.agent = a
             env.tx = None
             env.kind = "bank"
@@ -427,7 +497,10 @@ class Engine:
                                      f"Minimum holding period not met: {left} tick(s) remaining "
                                      f"(posted at tick {pa})", reason, posted_at))
                     continue
-                max_safe = a.max_withdrawable_collateral(100)
+                # The reference keeps a 100-cent safety buffer even when no credit is in use
+                # (so ceil(100 / (1 - haircut)) cents stay posted); extended keeps only what
+                # backs the credit actually used.
+                max_safe = a.max_withdrawable_collateral(0 if self.config.fixes else 100)
                 if max_safe <= 0:
                     used = a.credit_used
                     limit = a.allowed_overdraft_limit
@@ -468,6 +541,9 @@ class Engine:
                                          tx_id=queue[0].tx_id)
             payment = pol.payment
             for tx in queue:
+                if tx.release_at is not None:  # extended: a staggered child waits for its tick
+                    decisions.append(STAGGER_WAIT if tx.release_at > t else STAGGER_RELEASE)
+                    continue
                 env.tx = tx
                 try:
                     decisions.append(payment(env))
@@ -528,6 +604,13 @@ class Engine:
             elif act == "Hold":
                 kept.append(tx)
                 events.append(("PolicyHold", t, a.id, tx.tx_id, d.reason, d.path))
+            elif act == "StaggerWait":
+                kept.append(tx)
+            elif act == "StaggerRelease":
+                a.queue1_value -= tx.remaining_amount
+                tx.location = NOWHERE
+                tx.release_at = None
+                self.submit(tx, t)
             elif act == "Split" or act == "StaggerSplit":
                 n = d.num_splits
                 if n is None or n < 2:
@@ -552,7 +635,7 @@ class Engine:
                 tx.priority = min(d.new_priority, 10)
                 kept.append(tx)
                 events.append(("TransactionReprioritized", t, a.id, tx.tx_id, old,
-                               d.new_priority, d.path))
+                               tx.priority if self.config.fixes else d.new_priority, d.path))
             elif act == "WithdrawFromRtgs":
                 kept.append(tx)
                 events.append(("PolicyHold", t, a.id, tx.tx_id,
@@ -597,6 +680,8 @@ class Engine:
         events = self.world.events
         child_ids = []
         first_now = d.first_now if stagger else n
+        fixes = self.config.fixes
+        gap = (d.gap or 0) if stagger else 0
         for i in range(n):
             amount = base if i < n - 1 else base + parent.amount % n
             child = self.new_transaction(a, parent.receiver_id, amount, parent.arrival_tick,
@@ -608,6 +693,16 @@ class Engine:
             if not stagger:
                 child.declared_rtgs_priority = parent.declared_rtgs_priority
                 self.submit(child, t)
+            elif fixes:
+                # extended: every child is submitted with its RtgsSubmission event, child i
+                # (0-based) >= first_now at tick t + (i - first_now + 1) * gap
+                due = t + (i - first_now + 1) * gap if i >= first_now else t
+                child.declared_rtgs_priority = parent.declared_rtgs_priority
+                if due <= t:
+                    self.submit(child, t)
+                else:
+                    child.release_at = due
+                    tail.append(child)
             elif i < first_now:
                 self.submit(child, t, with_event=False)  # [QUIRK] no RtgsSubmission, no priority
             else:
@@ -756,7 +851,7 @@ class Engine:
             w.queue2 = [tx for tx in full if not gated(w, tx)]
         if w.queue2:
             from .lsm import run_lsm
-            res = run_lsm(w, t, cfg.lsm, self.deferred, cfg.entry_disposition)
+            res = run_lsm(w, t, cfg.lsm, self.deferred, cfg.entry_disposition, fixes=cfg.fixes)
             st = self.stats
             st.settled_lsm_bilateral += res.bilateral_tx_settled
             st.settled_lsm_cycle += res.cycle_tx_settled

@@ -126,7 +126,8 @@ def cost_delay_this_tx_one_tick(env):
 
 
 def cost_overdraft_this_amount_one_tick(env):
-    return float(env.tx.remaining_amount) * env.world.costs.overdraft_bps_per_tick / 10000.0
+    # The reference's operation order: (bps / 10000) * amount (another order differs by an ulp)
+    return (env.world.costs.overdraft_bps_per_tick / 10000.0) * float(env.tx.remaining_amount)
 
 
 # ---- group A: agent, queue, system, cost and time fields -------------------------------------
@@ -176,7 +177,8 @@ def one(env):
 
 def liquidity_pressure(env):
     a = env.agent
-    total = float(a.balance) + float(a.unsecured_cap) + float(a.posted_collateral)
+    # Summed in integers, converted once (the reference's order)
+    total = float(a.balance + a.unsecured_cap + a.posted_collateral)
     if total == 0.0:
         return 1.0
     bal = a.balance

@@ -228,7 +228,8 @@ def test_seed_and_compat_options_are_recorded(tmp_path):
 
 # ------------------------------------------------------------------------------ failures
 def failing_yaml(tmp_path):
-    cfg = {"simulation": {"ticks_per_day": 8, "num_days": 3, "rng_seed": 5},
+    # simcash: a post above capacity stops the run (the extended profile posts what fits)
+    cfg = {"simulation": {"ticks_per_day": 8, "num_days": 3, "rng_seed": 5}, "compat": "simcash",
            "agents": [
                {"id": "A", "opening_balance": 50000, "unsecured_cap": 10000,
                 "max_collateral_capacity": 100000,

@@ -201,9 +201,10 @@ def timer_scenario() -> dict:
 
 def test_collateral_auto_withdrawal_after_timer_is_stored_and_shown():
     with psl.Store() as store:
-        sim, texts = run_with_log(timer_scenario(), store)
+        sim, texts = run_with_log(timer_scenario(), store, compat="simcash")
         hist = sim.history().query("agent_id == 'TEST_BANK'").set_index("tick")
-        # the timer withdraws what the safety check allows: all but ceil(100 / 0.98) = 103
+        # simcash: the timer withdraws what the safety check allows, all but ceil(100 / 0.98)
+        # = 103 (the extended profile withdraws everything: tests/unit/test_profile_fixes.py)
         assert hist["posted_collateral"].loc[[1, 2, 3, 4, 5, 6]].tolist() == \
             [0, 100000, 100000, 100000, 103, 103]
         timers = store.sql("SELECT tick, details FROM simulation_events "

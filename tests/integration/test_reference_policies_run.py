@@ -14,13 +14,14 @@ import paysim_lab as psl
 BANKS = ["ALPHA", "BRAVO", "CHARLIE", "DELTA"]
 
 
-def four_bank_day(policy_path: str) -> dict:
+def four_bank_day(policy_path: str, capacity: int | None = 10**12) -> dict:
+    """``capacity`` None leaves SimCash's default (10 x unsecured_cap = 2,000,000)."""
     agents = []
     for i, bank in enumerate(BANKS):
         others = {b: 1.0 for b in BANKS if b != bank}
         agents.append({
             "id": bank, "opening_balance": 400_000 + 150_000 * i, "unsecured_cap": 200_000,
-            "max_collateral_capacity": 10**12,   # so un-capped posts do not abort the run
+            "max_collateral_capacity": capacity,   # 10**12: un-capped posts do not abort simcash
             "policy": {"type": "FromJson", "json_path": policy_path},
             "arrival_config": {"rate_per_tick": 0.6,
                                "amount_distribution": {"type": "LogNormal", "mean": 60_000,
@@ -41,11 +42,14 @@ def reference_policies():
 
 
 @pytest.mark.golden
+@pytest.mark.parametrize("profile", ["simcash", "extended"])
 @pytest.mark.parametrize("path", reference_policies(), ids=lambda p: p.stem)
-def test_reference_policy_runs_300_ticks(path):
+def test_reference_policy_runs_300_ticks(path, profile):
+    # extended: SimCash's default collateral capacity; posts above it are capped, not fatal
+    capacity = 10**12 if profile == "simcash" else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sim = psl.Simulation(four_bank_day(str(path)), compat="simcash")
+        sim = psl.Simulation(four_bank_day(str(path), capacity), compat=profile)
     sim.run()
     s = sim.summary()
     assert s["ticks_run"] == 300
@@ -56,6 +60,23 @@ def test_reference_policy_runs_300_ticks(path):
     tx = sim.transactions()
     roots = tx[tx.parent_id.isna()]
     assert len(roots) == s["arrivals"]
+
+
+@pytest.mark.golden
+def test_a_post_above_capacity_stops_simcash_where_simcash_stops(shared_dir):
+    path = shared_dir / "simcash" / "simulator" / "policies" / "efficient_memory_adaptive.json"
+    doc = four_bank_day(str(path), capacity=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sim = psl.Simulation(doc, compat="simcash")
+        ext = psl.Simulation(doc)
+    with pytest.raises(psl.SimulationError, match="collateral but only has"):
+        sim.run()
+    assert sim.current_tick == 58
+    ext.run()
+    capped = ext.events_of("CollateralPostCapped")
+    assert len(capped) > 0 and capped["tick"].min() == 58
+    assert (capped["posted_amount"] < capped["requested_amount"]).all()
 
 
 def test_reference_policy_list_is_not_silently_empty(shared_dir):

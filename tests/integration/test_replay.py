@@ -155,8 +155,9 @@ def failing_scenario(fail_tick: int = 13) -> dict:
             "on_false": {"type": "action", "node_id": "S2", "action": "PostCollateral",
                          "parameters": {"amount": {"value": 1_000},
                                         "auto_withdraw_after_ticks": {"value": 2}}}}}}
+    # simcash: the post above capacity stops the run (the extended profile posts what fits)
     return {"simulation": {"ticks_per_day": 8, "num_days": 3, "rng_seed": 5},
-            "agents": [a, bank("B", "A")]}
+            "compat": "simcash", "agents": [a, bank("B", "A")]}
 
 
 def test_failed_run_replays_identically_up_to_the_failing_tick():

@@ -512,7 +512,7 @@ def test_reference_file_loads(path, compat):
 def test_advanced_crisis_reference_details():
     path = SIMCASH / "examples" / "configs" / "advanced_policy_crisis.yaml"
     with pytest.warns(ScenarioWarning) as rec:
-        s = load_scenario(path)
+        s = load_scenario(path, compat="simcash")
     assert [a.id for a in s.agents] == ["METRO_CENTRAL", "REGIONAL_TRUST", "MOMENTUM_CAPITAL",
                                         "CORRESPONDENT_HUB"]
     assert s.simulation.num_days == 3 and s.simulation.ticks_per_day == 100
@@ -529,6 +529,14 @@ def test_advanced_crisis_reference_details():
     assert len(lognormal) == 2 and "agents[0].arrival_config.amount_distribution.mean" in \
         lognormal[0]
     assert len(s.scenario_events) == 21
+    # the extended profile applies the params overrides instead
+    with pytest.warns(ScenarioWarning) as rec:
+        ext = load_scenario(path)
+    assert not [str(w.message) for w in rec if ".policy.params" in str(w.message)]
+    params = ext.agent_policies["METRO_CENTRAL"]["parameters"]
+    assert (params["buffer_multiplier"], params["urgency_threshold"],
+            params["eod_threshold"]) == (2.5, 3.0, 0.5)
+    assert s.agent_policies["METRO_CENTRAL"]["parameters"]["eod_threshold"] != 0.5
 
 
 @pytest.mark.skipif(not SIMCASH.is_dir(), reason="../shared/simcash reference files are absent")

@@ -120,10 +120,10 @@ def test_budget_survives_setstate_tick_and_resets_on_noaction():
     pol = ScriptedPolicy(payment=lambda env: RELEASE,
                          bank=lambda env: ticks[env.world.tick](env))
     cfg = two_banks(tpd=3, scenario_events=[pay("A", "B", 60, 0), pay("A", "B", 60, 1),
-                                            pay("A", "B", 60, 2)])
+                                            pay("A", "B", 60, 2)], profile="simcash")
     eng = engine_for(cfg, {"A": pol})
     events = run(eng, 3)
-    # tick 1 keeps tick 0's budget with 40 left: the 60 payment is blocked
+    # simcash: tick 1 keeps tick 0's budget with 40 left: the 60 payment is blocked
     assert [(h["tick"], h["reason"]) for h in of_type(events, "PolicyHold")] == [
         (1, "BudgetExhausted")]
     assert eng.world.agents["A"].release_budget is None
@@ -169,7 +169,7 @@ def post(amount, timer=None, reason="UrgentLiquidityNeed"):
 
 def test_post_above_capacity_aborts_with_details():
     pol = ScriptedPolicy(payment=lambda env: RELEASE, strategic=lambda env: post(600))
-    cfg = two_banks()
+    cfg = two_banks(profile="simcash")  # extended posts what fits: test_profile_fixes.py
     cfg["agents"][0]["unsecured_cap"] = 50  # capacity 10 x 50 = 500
     with pytest.raises(SimulationError, match=r"agent A, tick 0: tried to post 600 collateral "
                                               r"but only has 500 capacity remaining"):
@@ -180,7 +180,9 @@ def test_timer_fires_after_k_ticks_with_guarded_amount():
     pol = ScriptedPolicy(payment=lambda env: RELEASE,
                          strategic=lambda env: post(100_000, timer=3) if env.world.tick == 0
                          else Decision("HoldCollateral"))
-    eng = engine_for(two_banks(), {"A": pol})
+    cfg = two_banks(profile="simcash")  # extended withdraws all: test_profile_fixes.py
+    cfg["agents"][0]["max_collateral_capacity"] = 1_000_000
+    eng = engine_for(cfg, {"A": pol})
     events = run(eng, 4)
     post_ev = of_type(events, "CollateralPost")[0]
     assert (post_ev["tick"], post_ev["amount"], post_ev["new_total"], post_ev["withdrawal_tick"],
@@ -221,7 +223,8 @@ def test_withdraw_has_no_headroom_check():
                                         reason="LiquidityRestored")}
     pol = ScriptedPolicy(payment=lambda env: RELEASE,
                          strategic=lambda env: seq.get(env.world.tick, Decision("HoldCollateral")))
-    cfg = two_banks(a_bal=0, scenario_events=[pay("A", "B", 40_000, 0)])
+    cfg = two_banks(a_bal=0, scenario_events=[pay("A", "B", 40_000, 0)], profile="simcash")
+    cfg["agents"][0]["max_collateral_capacity"] = 1_000_000
     eng = engine_for(cfg, {"A": pol})
     events = run(eng, 2)
     w = of_type(events, "CollateralWithdraw")[0]
@@ -241,7 +244,8 @@ def test_drop_removes_without_penalty():
 
 def test_reprioritize_reports_uncapped_value():
     pol = ScriptedPolicy(payment=lambda env: Decision("Reprioritize", path="R", new_priority=255))
-    eng = engine_for(two_banks(scenario_events=[pay("A", "B", 10, 0)]), {"A": pol})
+    eng = engine_for(two_banks(scenario_events=[pay("A", "B", 10, 0)], profile="simcash"),
+                     {"A": pol})
     events = run(eng, 1)
     ev = of_type(events, "TransactionReprioritized")[0]
     assert (ev["old_priority"], ev["new_priority"]) == (5, 255)

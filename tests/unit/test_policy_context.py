@@ -279,3 +279,24 @@ def test_phantom_field_fails_at_runtime_with_location():
         "FieldNotFound", "Field not found: time_in_queue", "payment_tree", "N1", "N1")
     assert str(err) == ("payment_tree, node N1: FieldNotFound: Field not found: time_in_queue "
                         "(path: N1)")
+
+
+# ---- floating-point operation order: SimCash's (both profiles) --------------------------------
+def test_overdraft_cost_of_this_amount_divides_the_rate_first():
+    w, a, *_ = make_world()
+    tx = Transaction("tx_9", 9, "A", "B", 9, arrival_tick=240, deadline_tick=260, priority=5)
+    w.costs.overdraft_bps_per_tick = 5.0
+    value = field("cost_overdraft_this_amount_one_tick", EvalEnv(w, a, tx))
+    # (bps / 10000) * amount, as the reference computes it; the other order gives 0.0045
+    assert value == 0.0045000000000000005 == (5.0 / 10000.0) * 9
+    assert value != 9 * 5.0 / 10000.0
+
+
+def test_liquidity_pressure_sums_in_integers_then_converts():
+    w, a, *_ = make_world()
+    a.balance = 2 ** 53 + 1
+    a.unsecured_cap = 1
+    a.posted_collateral = 0
+    value = field("liquidity_pressure", EvalEnv(w, a, None), "bank")
+    # total = float(2**53 + 2) exactly; summing floats would give 2**53 and a pressure of 0.0
+    assert value == 1.0 - float(2 ** 53 + 1) / float(2 ** 53 + 2) == 2.220446049250313e-16

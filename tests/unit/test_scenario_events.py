@@ -2,7 +2,7 @@
 import pytest
 
 from enginekit import engine_for, of_type, run
-from paysim_lab.errors import SimulationError
+from paysim_lab.errors import ScenarioWarning, SimulationError
 
 
 def base(events, arrivals=True, tpd=10, days=1):
@@ -117,9 +117,15 @@ def test_counterparty_weight_and_deadline_window_change():
 
 
 def test_inverted_deadline_window_raises_at_next_arrival():
-    eng = engine_for(base([once(0, type="DeadlineWindowChange", min_ticks_multiplier=4.0)]))
+    cfg = base([once(0, type="DeadlineWindowChange", min_ticks_multiplier=4.0)])
+    eng = engine_for(dict(cfg, profile="simcash"))
     with pytest.raises(SimulationError, match="deadline window"):
         run(eng, 10)
+    # extended: the window becomes [max, max] with a warning
+    eng = engine_for(cfg)
+    with pytest.warns(ScenarioWarning, match=r"from \[3, 5\] to \[12, 5\]; capped to \[5, 5\]"):
+        run(eng, 10)
+    assert (eng.world.agents["A"].arrival.dmin, eng.world.agents["A"].arrival.dmax) == (5, 5)
 
 
 def test_scheduled_settlement_settled_and_refused():
