@@ -351,19 +351,34 @@ def _table(rows: list[tuple]) -> str:
 
 # ---------------------------------------------------------------------------- validate
 def _kind_of(path: Path) -> str:
-    """``scenario`` or ``policy``, decided by content: a mapping with ``agents`` is a scenario."""
-    import yaml
+    """``scenario`` or ``policy``, decided by content: a mapping with ``agents`` is a scenario.
+
+    Read with the loaders' own guarded reader (size, depth and alias limits, the fast JSON
+    parser for .json), so deciding costs no more than loading; a file that cannot be read is
+    judged by its text and suffix, and the loader then reports why it cannot be read.
+    """
+    import re
+
+    from .config import reading
+    suffix = path.suffix.lower()
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError):
-        return "policy" if path.suffix.lower() == ".json" else "scenario"
+        doc = reading.read_source(path).data
+    except (reading.SourceError, OSError, ValueError, RecursionError, MemoryError):
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(1 << 20).decode("utf-8", "replace")
+        except OSError:
+            head = ""
+        if re.search(r"""(^|[{,\s])["']?agents["']?\s*:""", head):
+            return "scenario"
+        return "policy" if suffix == ".json" else "scenario"
     if isinstance(doc, dict):
         # Experiment files and misspelt scenarios go to the scenario loader, which says what
         # they are; only a document with policy keys is read as a policy.
         from .config.loader import POLICY_KEYS
         return "policy" if any(k in doc for k in POLICY_KEYS) and "agents" not in doc \
             else "scenario"
-    return "scenario" if path.suffix.lower() in (".yaml", ".yml") else "policy"
+    return "scenario" if suffix in (".yaml", ".yml") else "policy"
 
 
 @main.command()
@@ -393,6 +408,9 @@ def validate(files, compat):
                 error = None
             except (ScenarioError, PolicyError, OSError, ValueError) as exc:
                 error = exc
+            except (RecursionError, MemoryError) as exc:   # same refusal as `paysim run`
+                error = ScenarioError(f"{name}: too large or too deeply nested to load "
+                                      f"({type(exc).__name__})")
         lints = [str(w.message) for w in caught
                  if issubclass(w.category, (PolicyWarning, ScenarioWarning))]
         if error is None:

@@ -669,8 +669,9 @@ def budget_frame(source, **frames) -> pd.DataFrame:
         rows.append((tick, aid, mx, rem, used))
     out = pd.DataFrame.from_records(rows, columns=["tick", "agent_id", "max_value", "remaining",
                                                    "used"])
-    for c in ("max_value", "remaining", "used"):
-        out[c] = out[c].astype("Int64")
+    for i, c in ((2, "max_value"), (3, "remaining"), (4, "used")):
+        # from the Python ints: through float64 a budget of 2**63 - 1 would not fit
+        out[c] = pd.array([r[i] for r in rows], dtype="Int64")
     return out
 
 

@@ -311,13 +311,15 @@ class Simulation:
                          "release_budget_remaining": b.remaining if b is not None else None,
                          "total_cost": sum(a.cost_run)})
         frame = pd.DataFrame(rows)
-        frame["release_budget_remaining"] = frame["release_budget_remaining"].astype("Int64")
+        frame["release_budget_remaining"] = _int64_column(
+            [r["release_budget_remaining"] for r in rows])
         return frame
 
     def history(self) -> pd.DataFrame:
         """One row per bank per completed tick (tidy, long)."""
         frame = pd.DataFrame.from_records(self._history, columns=list(HISTORY_COLUMNS))
-        frame["release_budget_remaining"] = frame["release_budget_remaining"].astype("Int64")
+        at = HISTORY_COLUMNS.index("release_budget_remaining")
+        frame["release_budget_remaining"] = _int64_column([r[at] for r in self._history])
         return frame
 
     def transactions(self) -> pd.DataFrame:
@@ -521,3 +523,9 @@ def _tidy_column(s: pd.Series) -> pd.Series:
     if vals and all(isinstance(v, float) for v in vals):
         return s.astype("Float64")
     return s
+
+
+def _int64_column(values: list) -> pd.arrays.IntegerArray:
+    """Nullable Int64 straight from Python ints (a budget of 2**63 - 1 must not pass through
+    float64, where it rounds to 2**63 and no longer fits)."""
+    return pd.array(values, dtype="Int64")

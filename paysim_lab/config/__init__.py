@@ -10,10 +10,11 @@ from .loader import load_scenario
 from .models import (AgentConfig, ArrivalBand, ArrivalBands, ArrivalConfig, CostRates,
                      LsmConfig, Penalty, PriorityEscalation, Scenario, SimulationConfig)
 from .policies import PolicyPathResolver
+from .reading import LoadLimits
 
 __all__ = [
     "load_scenario", "Scenario", "ScenarioError", "ScenarioWarning", "EngineConfig",
     "EngineAgent", "SimulationConfig", "AgentConfig", "ArrivalConfig", "ArrivalBand",
     "ArrivalBands", "CostRates", "Penalty", "LsmConfig", "PriorityEscalation",
-    "PolicyPathResolver",
+    "PolicyPathResolver", "LoadLimits",
 ]

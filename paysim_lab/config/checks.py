@@ -5,15 +5,26 @@ exist, a lone agent that generates payments (it has nobody to pay). Warnings: un
 (with hints for SimCash's legacy keys and near-miss spellings), keys the ``simcash`` profile
 ignores, ``Uniform.min == 0``, band or limit keys that are not agents, and a few settings
 that are valid but almost certainly not what the author meant.
+
+Range checks: values that reach the engine's arithmetic are bounded here, so that nothing the
+loader accepts can overflow later: cost rates and multipliers at most :data:`MAX_RATE`,
+LogNormal parameters whose moments the engine can compute, amounts within int64. Ids must be
+printable text (they are written to terminals, logs and stores).
+
+>>> printable_problem("BANK A"), printable_problem("A\\x1b[31m")
+(None, 'contains the control character U+001B')
 """
 from __future__ import annotations
 
 import difflib
+import math
+import unicodedata
 
 from pydantic import AliasChoices, BaseModel
 
 from . import models as m
 from .issues import Issues
+from .reading import LoadLimits, limit_hint
 
 # (model class name, key) -> why the key does nothing.
 LEGACY_KEYS = {
@@ -111,6 +122,87 @@ def warn_simcash_ignored(scenario: m.Scenario, issues: Issues) -> None:
                         + ", ".join(present))
 
 
+#: The largest cost rate or multiplier accepted. The engine scales rates to integers (x1,000
+#: or x1,000,000) and multiplies them by amounts of up to 2**63 cents and tick counts; at
+#: 1e9 every product stays finite. Real rates are below 100.
+MAX_RATE = 1e9
+_I64_MAX = 2**63 - 1
+# Bidirectional-text controls can make a log line read differently from what it says.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                  "\u2066\u2067\u2068\u2069")
+
+
+def printable_problem(text: str) -> str | None:
+    """Why ``text`` is not printable (a control, bidi or line-separator character), or None."""
+    for ch in text:
+        if ch in _BIDI:
+            return f"contains the bidirectional-text control U+{ord(ch):04X}"
+        if unicodedata.category(ch) in ("Cc", "Zl", "Zp", "Cs"):
+            return f"contains the control character U+{ord(ch):04X}"
+    return None
+
+
+def _check_id(value, segs: list, issues: Issues, max_chars: int, what: str) -> None:
+    if not isinstance(value, str):
+        return
+    if len(value) > max_chars:
+        issues.error(segs, f"{what} of {len(value):,} characters is longer than the limit of "
+                           f"{max_chars} ({limit_hint('max_id_chars')})")
+        return
+    why = printable_problem(value)
+    if why is not None:
+        issues.error(segs, f"{what} {why}; ids must be printable text")
+
+
+def _rate(value, segs: list, issues: Issues) -> None:
+    if isinstance(value, float) and value > MAX_RATE:
+        issues.error(segs, f"must be at most {MAX_RATE:g} (got {value!r}); larger rates "
+                           "overflow the engine's cost arithmetic")
+
+
+def _check_rates(scenario: m.Scenario, issues: Issues) -> None:
+    c = scenario.cost_rates
+    at = ["cost_rates"]
+    for name in ("overdraft_bps_per_tick", "delay_cost_per_tick_per_cent",
+                 "collateral_cost_per_tick_bps", "overdue_delay_multiplier",
+                 "liquidity_cost_per_tick_bps"):
+        _rate(getattr(c, name), at + [name], issues)
+    for name in ("eod_penalty", "deadline_penalty"):
+        pen = getattr(c, name)
+        if pen.bps_per_event is not None:
+            key = name
+            if name == "eod_penalty" and "eod_penalty_per_transaction" in _raw_keys(scenario):
+                key = "eod_penalty_per_transaction"
+            _rate(pen.bps_per_event, at + [key, "bps_per_event"], issues)
+    pm = c.priority_delay_multipliers
+    if pm is not None:
+        for name in ("urgent_multiplier", "normal_multiplier", "low_multiplier"):
+            _rate(getattr(pm, name), at + ["priority_delay_multipliers", name], issues)
+
+
+def _raw_keys(scenario: m.Scenario) -> set:
+    raw = scenario._raw if isinstance(scenario._raw, dict) else {}
+    rates = raw.get("cost_rates")
+    return set(rates) if isinstance(rates, dict) else set()
+
+
+def _distribution_ranges(dist, segs: list, issues: Issues) -> None:
+    if isinstance(dist, m.LogNormalAmount):
+        mean, sd = dist.mean, dist.std_dev
+        if mean > _I64_MAX:
+            issues.error(segs + ["mean"], f"must be at most {_I64_MAX} cents (got {mean!r}); "
+                                          "payments are 64-bit integers")
+        elif mean > 0:
+            # the engine computes ln(1 + sd^2 / mean^2): both squares must be finite, and
+            # mean^2 must not underflow to 0
+            v = sd * sd
+            if mean * mean == 0.0 or not math.isfinite(v) or \
+                    not math.isfinite(v / (mean * mean)):
+                issues.error(segs + ["std_dev"], f"std_dev {sd!r} and mean {mean!r} are too "
+                             "far apart for the engine's arithmetic (std_dev^2 / mean^2 must be "
+                             "a finite number)")
+
+
 def _amount_warnings(dist, segs: list, issues: Issues) -> None:
     if isinstance(dist, m.UniformAmount) and dist.min == 0:
         issues.warn(segs + ["min"], "Uniform min 0 can draw a payment of 0 cents, which stops "
@@ -121,9 +213,18 @@ def _amount_warnings(dist, segs: list, issues: Issues) -> None:
                     f"{dist.mean} gives payments of about {round(dist.mean)} cents")
 
 
-def check_scenario(scenario: m.Scenario, issues: Issues) -> None:
+def check_scenario(scenario: m.Scenario, issues: Issues, limits=None) -> None:
     """Whole-scenario errors and warnings, appended to ``issues``."""
+    lim = (limits or LoadLimits()).resolved()
     agents = scenario.agents
+    for i, agent in enumerate(agents):
+        _check_id(agent.id, ["agents", i, "id"], issues, lim.max_id_chars, "bank id")
+        _check_id(agent.policy_id, ["agents", i, "policy_id"], issues, lim.max_id_chars,
+                  "policy id")
+    for key in (scenario.policies or {}):
+        _check_id(key, ["policies", key[:40]], issues, lim.max_id_chars, "policy id")
+    _check_id(scenario.name_, ["name"], issues, lim.max_id_chars, "scenario name")
+    _check_rates(scenario, issues)
     first_at: dict[str, int] = {}
     for i, agent in enumerate(agents):
         if agent.id in first_at:
@@ -148,6 +249,8 @@ def check_scenario(scenario: m.Scenario, issues: Issues) -> None:
                                 "a weight for the sender itself is ignored")
             _amount_warnings(arr.amount_distribution, at + ["arrival_config",
                                                              "amount_distribution"], issues)
+            _distribution_ranges(arr.amount_distribution,
+                                 at + ["arrival_config", "amount_distribution"], issues)
         if agent.arrival_bands is not None:
             for band_name, band in agent.arrival_bands.configured():
                 band_at = at + ["arrival_bands", band_name]
@@ -157,6 +260,8 @@ def check_scenario(scenario: m.Scenario, issues: Issues) -> None:
                                     f"not an agent, ignored (agents are: {listing})")
                 _amount_warnings(band.amount_distribution, band_at + ["amount_distribution"],
                                  issues)
+                _distribution_ranges(band.amount_distribution,
+                                     band_at + ["amount_distribution"], issues)
         if (arr is not None or agent.arrival_bands is not None) and len(agents) < 2:
             which = "arrival_config" if arr is not None else "arrival_bands"
             issues.error(at + [which], "the only agent cannot generate payments: there is no "

@@ -49,13 +49,15 @@ def _other_document_kind(data: dict) -> str | None:
 
 
 def load_scenario(source, compat: str | None = None, *, allowed_policy_dirs=None,
-                  base_dir=None) -> Scenario:
+                  base_dir=None, limits: reading.LoadLimits | None = None) -> Scenario:
     """Load a scenario file (.yaml/.yml/.json) or dict into a validated ``Scenario``.
 
     ``compat`` selects the profile ("extended" or "simcash"); when None, the file's top-level
     ``compat`` key decides, else "extended". ``allowed_policy_dirs`` (for untrusted input)
     restricts FromJson/json_path files to those folders (plus the bundled policies).
-    ``base_dir`` is where relative json_paths of a dict source resolve first.
+    ``base_dir`` is where relative json_paths of a dict source resolve first. ``limits``
+    (a ``LoadLimits``) raises or lowers the bounds on size, banks, scenario events, string
+    lengths and policy nodes for this load (docs/reliability.md).
 
     Raises ScenarioError (a ValueError) naming the file, the path inside it and the problem.
 
@@ -72,14 +74,15 @@ def load_scenario(source, compat: str | None = None, *, allowed_policy_dirs=None
                             [{"source": label, "path": "", "message": "bad compat argument",
                               "line": None}])
     try:
-        return _load(source, label, compat, allowed_policy_dirs, base_dir)
+        return _load(source, label, compat, allowed_policy_dirs, base_dir,
+                     (limits or reading.LoadLimits()).resolved())
     except RecursionError:
         raise ScenarioError(f"{label}: nested too deeply to load") from None
 
 
-def _load(source, label, compat, allowed_policy_dirs, base_dir) -> Scenario:
+def _load(source, label, compat, allowed_policy_dirs, base_dir, limits) -> Scenario:
     try:
-        doc = reading.read_source(source, base_dir)
+        doc = reading.read_source(source, base_dir, limits)
     except reading.SourceError as exc:
         raise ScenarioError(f"{label}: {exc.message}",
                             [{"source": label, "path": "", "message": exc.message,
@@ -94,6 +97,11 @@ def _load(source, label, compat, allowed_policy_dirs, base_dir) -> Scenario:
     other = _other_document_kind(data)
     if other:
         issues.error("", other)
+        raise issues.exception()
+    oversized = reading.size_problems(data, limits)
+    if oversized:
+        for segs, message in oversized:
+            issues.error(segs, message)
         raise issues.exception()
     for segs, key, line in doc.duplicate_keys:
         issues.warn(segs + [key], "written twice in the same mapping; the later value wins",
@@ -111,7 +119,7 @@ def _load(source, label, compat, allowed_policy_dirs, base_dir) -> Scenario:
     scenario._base_dir = doc.base_dir
     scenario._allowed_policy_dirs = allowed_policy_dirs
 
-    checks.check_scenario(scenario, issues)
+    checks.check_scenario(scenario, issues, limits)
     checks.warn_unknown_keys(scenario, data, [], issues)
     checks.warn_simcash_ignored(scenario, issues)
     policies, _ = resolve_agent_policies(scenario, issues)

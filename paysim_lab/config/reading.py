@@ -21,14 +21,66 @@ from typing import Any
 
 import yaml
 
-from ..docshape import shape_problem
+from ..docshape import long_string, shape_problem
 
+# Limits on what one scenario may hold. Each is refused up front with a ScenarioError naming
+# the limit; raise one for a single load with load_scenario(..., limits=LoadLimits(...)), or
+# for every load by changing the constant here. Policy documents have their own limits in
+# paysim_lab.docshape. How they were chosen: docs/reliability.md.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_VALUES = 2_000_000
 # A dict built in Python (e.g. paysim_lab.synthetic at 5,000 banks) may be larger than a
 # file, as long as no part of it is shared (so nothing explodes when walked): a plain tree.
 MAX_DICT_VALUES = 20_000_000
+#: Total characters of text (keys and strings) once aliases are expanded: a file cannot hold
+#: more text than its size, so only aliases (or a caller's shared dict) can come near it.
+MAX_TEXT_CHARS = MAX_FILE_BYTES
 MAX_DEPTH = 300
+#: The longest string anywhere in a scenario (descriptions, paths), InlineJson text excepted.
+MAX_STRING_CHARS = 10_000
+#: The longest bank id, policy id or scenario name (they appear in every event and log line).
+MAX_ID_CHARS = 256
+#: The most banks in one scenario (5,000-bank synthetic systems build in seconds).
+MAX_AGENTS = 20_000
+#: The most scenario events in one scenario.
+MAX_SCENARIO_EVENTS = 100_000
+
+
+@dataclass(frozen=True)
+class LoadLimits:
+    """The bounds one load works within; ``None`` fields take the module constants.
+
+    >>> LoadLimits(max_agents=50_000).resolved().max_agents
+    50000
+    >>> LoadLimits().resolved().max_id_chars == MAX_ID_CHARS
+    True
+    """
+
+    max_file_bytes: int | None = None
+    max_values: int | None = None
+    max_text_chars: int | None = None
+    max_depth: int | None = None
+    max_string_chars: int | None = None
+    max_id_chars: int | None = None
+    max_agents: int | None = None
+    max_scenario_events: int | None = None
+
+    def resolved(self) -> "LoadLimits":
+        """A copy with every ``None`` replaced by the current module constant."""
+        g = globals()
+        defaults = {"max_file_bytes": g["MAX_FILE_BYTES"], "max_values": g["MAX_VALUES"],
+                    "max_text_chars": g["MAX_TEXT_CHARS"], "max_depth": g["MAX_DEPTH"],
+                    "max_string_chars": g["MAX_STRING_CHARS"],
+                    "max_id_chars": g["MAX_ID_CHARS"], "max_agents": g["MAX_AGENTS"],
+                    "max_scenario_events": g["MAX_SCENARIO_EVENTS"]}
+        return LoadLimits(**{k: (getattr(self, k) if getattr(self, k) is not None else v)
+                             for k, v in defaults.items()})
+
+
+def limit_hint(name: str) -> str:
+    """How to raise the limit ``name`` (a LoadLimits field)."""
+    return (f"to allow more, pass limits=paysim_lab.config.LoadLimits({name}=...) to "
+            f"load_scenario, or raise paysim_lab.config.reading.{name.upper()}")
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -59,12 +111,13 @@ class Document:
         return _line_of(self.node, segments) if self.node is not None else None
 
 
-def read_source(source, base_dir=None) -> Document:
+def read_source(source, base_dir=None, limits: LoadLimits | None = None) -> Document:
     """Read a scenario from a path (str or PathLike) or a dict. Raises SourceError."""
+    limits = (limits or LoadLimits()).resolved()
     if isinstance(source, dict):
         doc = Document(source, "<dict>", Path(base_dir) if base_dir is not None else None)
-        if not _plain_tree(doc.data, MAX_DICT_VALUES, MAX_DEPTH):
-            check_shape(doc.data)
+        if not _plain_tree(doc.data, MAX_DICT_VALUES, MAX_DEPTH, limits.max_text_chars):
+            check_shape(doc.data, limits=limits)
         return doc
     if isinstance(source, str) and "\n" in source:
         raise SourceError("looks like scenario text, not a file path; pass a path to a "
@@ -73,11 +126,11 @@ def read_source(source, base_dir=None) -> Document:
         raise SourceError(f"expected a file path or a dict, got {type(source).__name__}")
     name = os.fspath(source)
     path = Path(name)
-    text = read_text_file(path)
+    text = read_text_file(path, limits.max_file_bytes)
     if path.suffix.lower() == ".json":
-        doc = read_json_text(text, name)
+        doc = read_json_text(text, name, limits)
     else:
-        doc = read_text(text, name)
+        doc = read_text(text, name, limits)
     doc.base_dir = Path(os.path.abspath(path)).parent
     return doc
 
@@ -95,7 +148,8 @@ def read_text_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
                               "read it")
         size = info.st_size
         if size > max_bytes:
-            raise SourceError(f"file is too large ({size} bytes; the limit is {max_bytes})")
+            raise SourceError(f"file is too large ({size} bytes; the limit is {max_bytes}; "
+                              f"{limit_hint('max_file_bytes')})")
         data = path.read_bytes()
     except (OSError, ValueError) as exc:   # ValueError: a NUL byte in the path
         raise SourceError(f"cannot read file: {getattr(exc, 'strerror', None) or exc}") from None
@@ -105,7 +159,7 @@ def read_text_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
         raise SourceError(f"is not UTF-8 text (byte {exc.start})") from None
 
 
-def read_text(text: str, name: str) -> Document:
+def read_text(text: str, name: str, limits: LoadLimits | None = None) -> Document:
     """Parse YAML text (JSON is valid YAML too). Raises SourceError."""
     loader = _Loader(text)
     try:
@@ -137,7 +191,7 @@ def read_text(text: str, name: str) -> Document:
         raise SourceError(f"cannot read a value: {exc}") from None
     except RecursionError:
         raise SourceError(f"nested too deeply (more than {MAX_DEPTH} levels)") from None
-    check_shape(data)
+    check_shape(data, limits=limits)
     doc = Document(data, name, node=node)
     doc.duplicate_keys = dups
     return doc
@@ -168,7 +222,7 @@ def _flow_depth(text: str, end: int) -> int:
     return depth
 
 
-def read_json_text(text: str, name: str) -> Document:
+def read_json_text(text: str, name: str, limits: LoadLimits | None = None) -> Document:
     """Parse JSON text. Raises SourceError with the line and column of a syntax error."""
     dups: list = []
 
@@ -189,7 +243,7 @@ def read_json_text(text: str, name: str) -> Document:
         raise SourceError(f"cannot read a value: {exc}") from None
     except RecursionError:
         raise SourceError(f"nested too deeply (more than {MAX_DEPTH} levels)") from None
-    check_shape(data)
+    check_shape(data, limits=limits)
     bad = _unencodable_text(data)
     if bad is not None:
         from .issues import format_path
@@ -226,25 +280,66 @@ def load_json_file(path: Path, max_bytes: int = 16 * 1024 * 1024) -> Any:
     return read_json_text(read_text_file(path, max_bytes), os.fspath(path)).data
 
 
-def check_shape(data, max_values: int = MAX_VALUES, max_depth: int = MAX_DEPTH) -> None:
-    """Refuse structures that contain themselves, are too deep, or explode when expanded."""
-    problem = shape_problem(data, max_values, max_depth)
+def check_shape(data, max_values: int | None = None, max_depth: int | None = None, *,
+                limits: LoadLimits | None = None) -> None:
+    """Refuse structures that contain themselves, are too deep, or explode when expanded.
+
+    Too large means more than ``max_values`` values or ``max_text_chars`` characters of
+    text (keys and strings, each use of a shared one counted).
+    """
+    lim = (limits or LoadLimits()).resolved()
+    max_values = lim.max_values if max_values is None else max_values
+    max_depth = lim.max_depth if max_depth is None else max_depth
+    problem = shape_problem(data, max_values, max_depth, max_chars=lim.max_text_chars)
     if problem is not None:
-        raise SourceError(problem + ("; refusing to load it" if "too large" in problem else ""))
+        if "too large" in problem:
+            which = "max_text_chars" if "characters" in problem else "max_values"
+            problem += f"; refusing to load it ({limit_hint(which)})"
+        raise SourceError(problem)
 
 
-def _plain_tree(data, max_values: int, max_depth: int) -> bool:
+def size_problems(data, limits: LoadLimits | None = None) -> list[tuple[list, str]]:
+    """(path, message) for each count or string length over its limit, checked on the raw
+    mapping before anything builds models from it (so a refused file costs one walk)."""
+    lim = (limits or LoadLimits()).resolved()
+    out: list[tuple[list, str]] = []
+    if not isinstance(data, dict):
+        return out
+    for key, name, what in (("agents", "max_agents", "banks"),
+                            ("scenario_events", "max_scenario_events", "scenario events")):
+        items = data.get(key)
+        cap = getattr(lim, name)
+        if isinstance(items, list) and len(items) > cap:
+            out.append(([key], f"{len(items):,} {what} is more than the limit of {cap:,} "
+                               f"({limit_hint(name)})"))
+    # policy documents (decision_trees, the policies map, InlineJson text) are checked
+    # against the policy limits when they are resolved
+    found = long_string(data, lim.max_string_chars, free_text_chars=lim.max_string_chars,
+                        skip_keys=("json_string", "decision_trees", "policies"))
+    if found is not None:
+        path, length, cap = found
+        out.append((path, f"a string of {length:,} characters is longer than the limit of "
+                          f"{cap:,} ({limit_hint('max_string_chars')})"))
+    return out
+
+
+def _plain_tree(data, max_values: int, max_depth: int, max_chars: int | None = None) -> bool:
     """True if ``data`` is a tree (no dict/list reached twice) of at most ``max_values``
-    values and ``max_depth`` levels: then walking it costs what its size says.
+    values, ``max_depth`` levels and ``max_chars`` characters of keys and strings: then
+    walking (or dumping) it costs what its size says.
 
     Stops at the first shared part, so an alias bomb costs no more than one of its copies.
 
     >>> x = [1, 2]
     >>> _plain_tree({"a": x, "b": [1, 2]}, 100, 10), _plain_tree({"a": x, "b": x}, 100, 10)
     (True, False)
+    >>> _plain_tree({"a": ["y" * 60] * 2}, 100, 10, max_chars=100)
+    False
     """
     seen: set[int] = set()
     count = 0
+    chars = 0
+    limit = max_chars if max_chars is not None else float("inf")
     stack = [(data, 0)]
     while stack:
         obj, depth = stack.pop()
@@ -253,13 +348,17 @@ def _plain_tree(data, max_values: int, max_depth: int) -> bool:
             if id(obj) in seen or depth >= max_depth:
                 return False
             seen.add(id(obj))
+            if isinstance(obj, dict):
+                chars += sum(len(k) for k in obj if isinstance(k, str))
             children = obj.values() if isinstance(obj, dict) else obj
             for child in children:
                 if isinstance(child, (dict, list, tuple)):
                     stack.append((child, depth + 1))
                 else:
                     count += 1
-            if count > max_values:
+                    if isinstance(child, str):
+                        chars += len(child)
+            if count > max_values or chars > limit:
                 return False
     return True
 

@@ -15,7 +15,7 @@ UnknownAction
 """
 from __future__ import annotations
 
-from ..docshape import shape_problem
+from ..docshape import policy_size_problem, shape_problem
 
 import math
 import warnings
@@ -838,6 +838,11 @@ def analyze(document, *, profile: str = "extended", source: str = "<dict>",
     problem = shape_problem(document, max_values=MAX_DOCUMENT_VALUES, max_depth=10**9,
                             string_keys=True) if isinstance(document, dict) else None
     # (depth is left to the parser, which names the node where nesting goes too deep)
+    if problem is None and isinstance(document, dict):
+        size = policy_size_problem(document)
+        if size is not None:
+            where = ".".join(str(p) for p in size[0])
+            problem = f"{where}: {size[1]}" if where else size[1]
     if problem is not None:
         a = Analysis(document, profile, source)
         # a document that contains itself is infinitely deep: same code as the nesting limit

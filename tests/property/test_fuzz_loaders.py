@@ -130,7 +130,9 @@ def test_random_trees_load_or_are_rejected_and_run_with_located_errors(policy):
 
 HOSTILE = {
     "billion_laughs.yaml": "billion_laughs.yaml: document is too large once aliases are "
-                           "expanded (more than 2000000 values); refusing to load it",
+                           "expanded (more than 2000000 values); refusing to load it (to "
+                           "allow more, pass limits=paysim_lab.config.LoadLimits("
+                           "max_values=...) to load_scenario, or raise paysim_lab.config.reading.MAX_VALUES)",
     "recursive_anchor.yaml": "recursive_anchor.yaml: document contains itself (a recursive "
                              "alias or a self-referencing dict)",
     "python_apply.yaml": "python_apply.yaml: line 1, column 13: YAML syntax error: could not "

@@ -46,7 +46,9 @@ def test_alias_bomb_is_refused(tmp_path):
         lines.append(f"l{i}: &l{i} [{refs}]")
     f, err = _error(tmp_path, TWO_AGENTS + "\n".join(lines) + "\n")
     assert str(err) == (f"{f}: document is too large once aliases are expanded (more than "
-                        "2000000 values); refusing to load it")
+                        "2000000 values); refusing to load it (to allow more, pass "
+                        "limits=paysim_lab.config.LoadLimits(max_values=...) to load_scenario, or raise "
+                        "paysim_lab.config.reading.MAX_VALUES)")
 
 
 def test_recursive_alias_is_refused(tmp_path):
