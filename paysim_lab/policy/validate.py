@@ -838,7 +838,8 @@ def analyze(document, *, profile: str = "extended", source: str = "<dict>",
     problem = shape_problem(document, max_values=MAX_DOCUMENT_VALUES, max_depth=10**9,
                             string_keys=True) if isinstance(document, dict) else None
     # (depth is left to the parser, which names the node where nesting goes too deep)
-    if problem is None and isinstance(document, dict):
+    if problem is None and isinstance(document, dict) and not nesting_depth_exceeds(document):
+        # (a tree too deep is reported as such by the parser, however many nodes it has)
         size = policy_size_problem(document)
         if size is not None:
             where = ".".join(str(p) for p in size[0])
