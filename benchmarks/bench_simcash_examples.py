@@ -19,7 +19,8 @@ for path in sorted(CONFIGS.glob("*.yaml")):
         continue
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        scenario = psl.load_scenario(path, compat="simcash")
+        scenario = psl.load_scenario(path, compat="simcash",
+                                     allowed_policy_dirs=[CONFIGS.parents[1]])
     rows.append(measure(path.stem, scenario))
     print(f"  done {path.stem}", file=sys.stderr, flush=True)
 print_table(rows)

@@ -53,6 +53,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+if (SHARED / "simcash").is_dir():   # SimCash's examples name policies from its repository root
+    os.environ.setdefault("PAYSIM_POLICY_DIRS", str(SHARED / "simcash"))
 sys.path.insert(0, str(ROOT / "tests" / "property"))
 
 import paysim_lab as psl                                    # noqa: E402

@@ -107,6 +107,14 @@ def _build_filters(verbose: bool, event_type, agent, tx, tick_range):
         raise click.BadParameter(str(exc), param_hint="--filter-tick-range") from None
 
 
+def _policy_dir_option(fn):
+    return click.option(
+        "--allow-policy-dir", "allow_policy_dir", multiple=True, metavar="DIR",
+        type=click.Path(file_okay=False),
+        help="Also read policy files (json_path) from DIR; repeatable. By default only the "
+             "scenario's folder tree and the bundled policies are read.")(fn)
+
+
 def _resolve_scenario(path: str) -> str:
     p = Path(path)
     if p.exists():
@@ -191,9 +199,10 @@ def summary_text(summary: dict) -> str:
 @click.option("--flush-every", type=click.IntRange(min=1), metavar="N",
               help="With --persist, also flush to the store every N ticks.")
 @click.option("--progress", is_flag=True, help="Progress bar on stderr.")
+@_policy_dir_option
 def run(scenario, ticks, seed, compat, verbose, persist, run_id, events_out, summary_out,
         quiet, as_json, filter_event_type, filter_agent, filter_tx, filter_tick_range, flush_every,
-        progress):
+        progress, allow_policy_dir):
     """Run SCENARIO (a scenario file, or the name of a bundled scenario)."""
     filters = _build_filters(verbose, filter_event_type, filter_agent, filter_tx,
                              filter_tick_range)
@@ -212,7 +221,8 @@ def run(scenario, ticks, seed, compat, verbose, persist, run_id, events_out, sum
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                sc = load_scenario(_resolve_scenario(scenario), compat=compat)
+                sc = load_scenario(_resolve_scenario(scenario), compat=compat,
+                                   allowed_policy_dirs=list(allow_policy_dir) or None)
                 store = None
                 if persist:   # duckdb loads only for runs that are stored
                     from .store import Store
@@ -281,10 +291,9 @@ def replay(db, run_id, verbose, from_tick, to_tick, filter_event_type, filter_ag
     """Replay a stored run from DB without re-running the engine."""
     filters = _build_filters(verbose, filter_event_type, filter_agent, filter_tx,
                              filter_tick_range)
-    from .store import Store
     from .store.reader import check_tick_range, event_dicts_for, jsonl_line
     try:
-        with Store(db) as store:
+        with _read_store(db) as store:
             con = store.connection
             if run_id is None:
                 run_id = store.latest_run_id()
@@ -315,8 +324,29 @@ def replay(db, run_id, verbose, from_tick, to_tick, filter_event_type, filter_ag
                     _fail(f"run {run_id} does not replay deterministically: {res.mismatch}")
                 _note(f"paysim: verified {run_id}: {res.events} events over {res.ticks} ticks "
                       f"match a fresh run")
-    except USER_ERRORS as exc:
-        _fail(exc)
+    except _store_errors() as exc:
+        _fail(_as_store_error(db, exc))
+
+
+# ---------------------------------------------------------------------------- reading stores
+def _read_store(path):
+    """A store opened read-only: read commands never create, write or migrate a file."""
+    from .store import Store
+    return Store(path, read_only=True)
+
+
+def _store_errors() -> tuple:
+    import duckdb
+    return USER_ERRORS + (duckdb.Error,)
+
+
+def _as_store_error(path, exc):
+    """DuckDB's own errors while reading (a damaged file) as a StoreError naming the file."""
+    import duckdb
+    if isinstance(exc, duckdb.Error):
+        from .store.database import _duckdb_error
+        return _duckdb_error(str(path), exc)
+    return exc
 
 
 # ---------------------------------------------------------------------------- runs
@@ -324,12 +354,11 @@ def replay(db, run_id, verbose, from_tick, to_tick, filter_event_type, filter_ag
 @click.argument("db", type=click.Path(exists=True, dir_okay=False))
 def runs(db):
     """List the runs stored in DB."""
-    from .store import Store
     try:
-        with Store(db) as store:
+        with _read_store(db) as store:
             frame = store.runs()
-    except USER_ERRORS as exc:
-        _fail(exc)
+    except _store_errors() as exc:
+        _fail(_as_store_error(db, exc))
     rows = [("run_id", "scenario", "seed", "ticks", "status", "started_at", "error")]
     for r in frame.itertuples(index=False):
         started = r.started_at.strftime("%Y-%m-%d %H:%M:%S") if r.started_at is not None \
@@ -385,7 +414,8 @@ def _kind_of(path: Path) -> str:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--compat", type=click.Choice(["extended", "simcash"]),
               help="Profile to validate with (default: the file's, else extended).")
-def validate(files, compat):
+@_policy_dir_option
+def validate(files, compat, allow_policy_dir):
     """Validate scenario and policy FILES; print errors and lint warnings."""
     from .config import load_scenario
     from .policy import load_policy
@@ -402,7 +432,8 @@ def validate(files, compat):
             warnings.simplefilter("always")
             try:
                 if kind == "scenario":
-                    load_scenario(path, compat=compat)
+                    load_scenario(path, compat=compat,
+                                  allowed_policy_dirs=list(allow_policy_dir) or None)
                 else:
                     load_policy(path, profile=compat or "extended")
                 error = None
@@ -450,12 +481,11 @@ def db():
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def db_info(path):
     """Schema version, tables and row counts per run."""
-    from .store import Store
     try:
-        with Store(path) as store:
+        with _read_store(path) as store:
             info = store.info()
-    except USER_ERRORS as exc:
-        _fail(exc)
+    except _store_errors() as exc:
+        _fail(_as_store_error(path, exc))
     click.echo(f"store: {info['path']}")
     click.echo(f"schema version: {info['schema_version']}")
     click.echo("tables:")
@@ -471,15 +501,11 @@ def db_info(path):
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def db_check(path):
     """Check the schema and each run's stored ticks; exit 1 on problems."""
-    from .store import Store
     try:
-        with Store(path) as store:
+        with _read_store(path) as store:
             problems = store.check()
-            migrated = store.migrate()
-    except USER_ERRORS as exc:
-        _fail(exc)
-    if migrated:
-        _note(f"paysim: migrated {path} (versions {', '.join(map(str, migrated))})")
+    except _store_errors() as exc:
+        _fail(_as_store_error(path, exc))
     if problems:
         for p in problems:
             click.echo(f"problem: {p}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -334,7 +335,25 @@ def render_tick(rec: TickRecord, info: RunInfo, filters: Filters | None = None,
             lines.extend(SEPARATOR)
         lines.extend(g)
         first = False
-    return "\n".join(lines) + "\n\n"
+    return "\n".join(map(printable, lines)) + "\n\n"
+
+
+# Control characters (C0, DEL, C1), bidirectional-text controls and line separators: text
+# from a policy (a hold reason, a node id) must never move the cursor, ring the bell, recolour
+# the terminal or reorder a log line.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
+                          "\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control or bidi character shown as an escape (``\\x1b``, ``\\u202e``).
+
+    >>> printable("Hold: \\x1b[31mred\\x07")
+    'Hold: \\\\x1b[31mred\\\\x07'
+    """
+    if _UNPRINTABLE.search(text) is None:
+        return text
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 # --- section 1

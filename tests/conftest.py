@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -6,6 +7,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# SimCash's example scenarios name their policies relative to its repository root (found by
+# the json_path ancestor walk, outside the scenario's folder): the reference checkout is a
+# policy folder these tests trust, as a user would with PAYSIM_POLICY_DIRS.
+if (SHARED / "simcash").is_dir():
+    os.environ.setdefault("PAYSIM_POLICY_DIRS", str(SHARED / "simcash"))
 
 
 @pytest.fixture

@@ -8,8 +8,12 @@ optional ``policy_params``), or nothing (Fifo). Every effective document is vali
 
 ``json_path`` resolution (relative paths): the scenario file's folder, then each ancestor of
 that folder, then the current directory, then the bundled ``data/policies`` by file name.
-With ``allowed_policy_dirs`` (untrusted scenarios), only files inside those folders or the
-bundled folder are ever opened.
+Only files inside the scenario's folder tree (for a dict: ``base_dir``'s, else the current
+directory's), the bundled folder and the ``allowed_policy_dirs`` the caller names are ever
+opened (symlinks are followed before the check); a location elsewhere is skipped and
+reported, so a scenario cannot copy an arbitrary JSON file (secrets included) into a run
+and its store. Folders listed in the environment variable ``PAYSIM_POLICY_DIRS`` (separated
+like ``PATH``) are trusted too; ``allowed_policy_dirs=["/"]`` allows every file.
 
 >>> r = PolicyPathResolver(base_dir=None)
 >>> [p.name for p in r.candidates("fifo.json")][-1]
@@ -62,16 +66,29 @@ def _within(path: Path, folder: Path) -> bool:
         return False
 
 
+#: Environment variable naming extra trusted policy folders (separated like PATH).
+POLICY_DIRS_ENV = "PAYSIM_POLICY_DIRS"
+
+
 class PolicyPathResolver:
     """Finds the file a ``json_path`` refers to; raises SourceError listing every place tried."""
 
     def __init__(self, base_dir: Path | None, allowed_dirs=None):
         self.base_dir = Path(base_dir) if base_dir is not None else None
         self.bundled = _bundled_policies_dir()
-        self.allowed = None
-        if allowed_dirs is not None:
-            dirs = [allowed_dirs] if isinstance(allowed_dirs, (str, os.PathLike)) else allowed_dirs
-            self.allowed = [Path(d).resolve() for d in dirs] + [self.bundled.resolve()]
+        dirs = [] if allowed_dirs is None else (
+            [allowed_dirs] if isinstance(allowed_dirs, (str, os.PathLike)) else list(allowed_dirs))
+        # folders the user trusts for every load (e.g. a SimCash checkout)
+        trusted = [d for d in os.environ.get(POLICY_DIRS_ENV, "").split(os.pathsep) if d]
+        own = self.base_dir if self.base_dir is not None else Path.cwd()
+        self.allowed: list[Path] = []
+        for d in [*dirs, own, self.bundled, *trusted]:
+            try:
+                real = Path(d).resolve()
+            except (OSError, RuntimeError, ValueError):
+                continue
+            if real not in self.allowed:
+                self.allowed.append(real)
 
     def candidates(self, json_path: str) -> list[Path]:
         rel = Path(json_path)
@@ -97,14 +114,14 @@ class PolicyPathResolver:
 
     def resolve(self, json_path: str) -> Path:
         tried: list[str] = []
-        refused = 0
+        refused: list[str] = []
         for cand in self.candidates(json_path):
             try:
-                if self.allowed is not None:
-                    real = cand.resolve()
-                    if not any(_within(real, folder) for folder in self.allowed):
-                        refused += 1
-                        continue
+                real = cand.resolve()
+                if not any(_within(real, folder) for folder in self.allowed):
+                    if cand.exists():
+                        refused.append(str(cand))
+                    continue
                 tried.append(str(cand))
                 if cand.is_file():
                     return cand
@@ -113,13 +130,14 @@ class PolicyPathResolver:
                 # cannot hold the file; say why and keep looking
                 why = getattr(exc, "strerror", None) or str(exc)
                 tried.append(f"{cand} ({why})")
-        if self.allowed is not None and refused:
+        if refused:
             allowed = ", ".join(str(d) for d in self.allowed)
             looked = "; ".join(tried) if tried else "nowhere"
             raise reading.SourceError(
                 f"policy file {json_path!r} not found inside the allowed policy folders "
-                f"({allowed}); looked in: {looked}; {refused} location(s) outside those "
-                f"folders were refused")
+                f"({allowed}); looked in: {looked}; {len(refused)} location(s) outside those "
+                f"folders were refused (to allow a folder, name it with --allow-policy-dir "
+                f"DIR, or allowed_policy_dirs=[DIR] in load_scenario)")
         raise reading.SourceError(f"policy file {json_path!r} not found; looked in: "
                                   + "; ".join(tried))
 

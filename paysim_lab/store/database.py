@@ -8,6 +8,9 @@
 """
 from __future__ import annotations
 
+import os
+import re
+import threading
 import weakref
 from pathlib import Path
 from typing import Callable, Iterator
@@ -18,16 +21,58 @@ import pandas as pd
 from ..errors import StoreError
 from ..report import Filters
 from . import reader
-from .migrations import current_version, prepare, schema_problems
+from .migrations import (current_version, existing_columns, existing_tables, prepare,
+                         schema_problems)
 from .schema import RUN_TABLES, SCHEMA_VERSION
 from .writer import RunWriter, check_run_id, new_run_id
+
+
+#: DuckDB's memory cap for one store unless ``memory_limit`` (or the environment variable
+#: ``PAYSIM_DUCKDB_MEMORY_LIMIT``) says otherwise; DuckDB's own default is 80% of the
+#: machine's memory. Replaying or querying a large store spills to disk instead.
+DEFAULT_MEMORY_LIMIT = "1GB"
+_MEMORY_LIMIT = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*",
+                           re.IGNORECASE)
+# "md:NAME", "motherduck:", "s3://...", "http://...": DuckDB would contact a service or
+# download an extension. A store is a local file.
+_NOT_A_FILE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:(?![\\/])|^[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
+def _memory_limit(value: str | None) -> str:
+    text = value or os.environ.get("PAYSIM_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+    if not _MEMORY_LIMIT.fullmatch(str(text)):
+        raise StoreError(f"memory limit {text!r} is not a size such as '512MB' or '2GB'")
+    return str(text).strip()
+
+
+def _duckdb_error(path: str, exc: BaseException) -> StoreError:
+    """A StoreError for a file DuckDB could not open or read (corrupt, truncated, foreign)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    low = text.lower()
+    if any(w in low for w in ("not a valid duckdb", "corrupt", "checksum", "serializ",
+                              "truncat", "read past", "read enough", "could not read",
+                              "invalid", "unexpected end")):
+        return StoreError(f"{path}: not a readable paysim_lab store (the file is damaged, "
+                          f"truncated or not a DuckDB database): {text}")
+    if re.search(r"\block\b|\blocked\b", low):
+        return StoreError(f"{path}: the store is in use by another process (DuckDB allows one "
+                          f"writer per file): {text}")
+    if "read-only" in low or "read only" in low or "permission" in low:
+        return StoreError(f"{path}: cannot write to the store (the file or its folder is "
+                          f"read-only; read commands open it read-only): {text}")
+    return StoreError(f"{path}: cannot open store: {text}")
 
 
 class Store:
     """A DuckDB store of simulation runs: ``Store(path)``; ``":memory:"`` for a throwaway one.
 
     Opening creates missing tables, migrates older schemas and takes DuckDB's file lock: a second
-    process opening the same file gets a :class:`~paysim_lab.StoreError`.
+    process opening the same file gets a :class:`~paysim_lab.StoreError`. With
+    ``read_only=True`` (what ``paysim runs``, ``replay`` and ``db info/check`` use) the file is
+    never written, created or migrated, and a read-only file can be read. A DuckDB file that is
+    not a paysim_lab store is refused untouched; a damaged one raises StoreError.
+    ``memory_limit`` caps DuckDB's memory (default :data:`DEFAULT_MEMORY_LIMIT`). Threads may
+    share a Store: each thread queries through its own cursor.
 
     >>> with Store(":memory:") as store:                       # doctest: +SKIP
     ...     sim = psl.Simulation(scenario, store=store)
@@ -35,42 +80,90 @@ class Store:
     ...     print(store.replay(sim.run_id))
     """
 
-    def __init__(self, path: str | Path = ":memory:"):
+    def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False,
+                 memory_limit: str | None = None):
         self.path = str(path)
+        self.read_only = bool(read_only)
+        limit = _memory_limit(memory_limit)
         if self.path != ":memory:":
-            parent = Path(self.path).expanduser().resolve().parent
+            if _NOT_A_FILE.match(self.path):
+                raise StoreError(f"{self.path}: not a file path (DuckDB would treat "
+                                 f"{self.path.split(':', 1)[0]}: as a remote service or "
+                                 f"extension); a store is a local file, e.g. ./runs.duckdb")
+            file = Path(self.path).expanduser()
+            parent = file.resolve().parent
             if not parent.is_dir():
                 raise StoreError(f"{self.path}: folder {parent} does not exist")
+            if file.exists() and not file.is_file():
+                raise StoreError(f"{self.path}: is not a regular file")
+            if self.read_only and not file.exists():
+                raise StoreError(f"{self.path}: no such store")
+        elif self.read_only:
+            raise StoreError(":memory: cannot be opened read-only (it would be empty)")
+        config = {"memory_limit": limit, "autoload_known_extensions": False,
+                  "autoinstall_known_extensions": False}
         try:
-            self._con = duckdb.connect(self.path)
-        except duckdb.IOException as exc:
-            text = str(exc)
-            if "lock" in text.lower():
-                raise StoreError(f"{self.path}: the store is in use by another process "
-                                 f"(DuckDB allows one writer per file): {text}") from None
-            raise StoreError(f"{self.path}: cannot open store: {text}") from None
+            self._con = duckdb.connect(self.path, read_only=self.read_only, config=config)
+            # progress bars would print on stdout, which belongs to the run's output
+            self._con.execute("SET enable_progress_bar = false")
         except duckdb.Error as exc:
-            raise StoreError(f"{self.path}: cannot open store: {exc}") from None
+            raise _duckdb_error(self.path, exc) from None
+        self._owner = threading.get_ident()
+        self._local = threading.local()
+        self._cursors: list = []
+        self._lock = threading.Lock()
         # Writers of runs in progress; weak, so a finished Simulation (and its payments) can be
         # garbage-collected while the store stays open for further runs.
         self._writers: weakref.WeakValueDictionary[str, RunWriter] = \
             weakref.WeakValueDictionary()
         try:
             self.version_found = current_version(self._con)
-            self.migrations_applied = prepare(self._con, self.path)
+            if self.version_found is None and existing_tables(self._con):
+                names = sorted(existing_tables(self._con))
+                shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+                raise StoreError(f"{self.path}: not a paysim_lab store (it holds other tables: "
+                                 f"{shown}; no schema_migrations table); refusing to change it")
+            if self.read_only:
+                self.migrations_applied: list[int] = []
+                self._check_readable()
+            else:
+                self.migrations_applied = prepare(self._con, self.path)
         except StoreError:
             self._con.close()
             raise
         except duckdb.Error as exc:
             self._con.close()
-            raise StoreError(f"{self.path}: cannot open store: {exc}") from None
+            raise _duckdb_error(self.path, exc) from None
+
+    def _check_readable(self) -> None:
+        """A read-only store must be a paysim_lab store this version can read as it is."""
+        v = self.version_found
+        if v is None:
+            raise StoreError(f"{self.path}: not a paysim_lab store (an empty DuckDB file)")
+        if v > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: store schema version {v} is newer than this "
+                             f"paysim_lab supports ({SCHEMA_VERSION}); upgrade paysim_lab")
 
     # ------------------------------------------------------------------ plumbing
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection of the calling thread (its own cursor in other threads:
+        one DuckDB connection must not be used by two threads at once)."""
         if self._con is None:
             raise StoreError(f"{self.path}: store is closed")
-        return self._con
+        if threading.get_ident() == self._owner:
+            return self._con
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            with self._lock:
+                try:
+                    cur = self._con.cursor()
+                    cur.execute("SET enable_progress_bar = false")
+                except duckdb.Error as exc:
+                    raise _duckdb_error(self.path, exc) from None
+                self._cursors.append(cur)
+            self._local.cursor = cur
+        return cur
 
     def _transaction(self, fn: Callable[[], None]) -> None:
         con = self.connection
@@ -96,6 +189,13 @@ class Store:
                 w.flush()
             except StoreError:
                 pass
+        with self._lock:
+            for cur in self._cursors:
+                try:
+                    cur.close()
+                except duckdb.Error:
+                    pass
+            self._cursors.clear()
         self._con.close()
         self._con = None
 
@@ -112,6 +212,8 @@ class Store:
     def begin_run(self, sim, run_id: str | None = None, flush_every: int | None = None
                   ) -> RunWriter:
         """Start recording ``sim`` (called by ``Simulation(..., store=store)``)."""
+        if self.read_only:
+            raise StoreError(f"{self.path}: opened read-only; open Store(path) to record runs")
         if run_id is None:
             run_id = new_run_id()
             while self._exists(run_id):
@@ -238,8 +340,11 @@ class Store:
         """Schema version, tables, and row counts per run."""
         con = self.connection
         version = current_version(con)
+        # (a store not yet migrated has no run_number: read-only commands never migrate)
+        order = "run_number" if "run_number" in existing_columns(con, "simulations") \
+            else "started_at, simulation_id"
         runs = [r[0] for r in con.execute(
-            "SELECT simulation_id FROM simulations ORDER BY run_number").fetchall()]
+            f"SELECT simulation_id FROM simulations ORDER BY {order}").fetchall()]
         counts: dict[str, dict[str, int]] = {r: {} for r in runs}
         totals: dict[str, int] = {}
         for table in RUN_TABLES:
@@ -257,12 +362,15 @@ class Store:
         problems = list(schema_problems(con))
         v = current_version(con)
         if v != SCHEMA_VERSION:
-            problems.append(f"schema version {v}, expected {SCHEMA_VERSION}")
-        for rid, ticks_run, n in con.execute("""
+            problems.append(f"schema version {v}, expected {SCHEMA_VERSION} (paysim db migrate "
+                            f"brings it up to date)")
+        order = "s.run_number" if "run_number" in existing_columns(con, "simulations") \
+            else "s.started_at, s.simulation_id"
+        for rid, ticks_run, n in con.execute(f"""
                 SELECT s.simulation_id, s.ticks_run,
                        (SELECT count(*) FROM tick_summaries t
                         WHERE t.simulation_id = s.simulation_id)
-                FROM simulations s ORDER BY s.run_number""").fetchall():
+                FROM simulations s ORDER BY {order}""").fetchall():
             if (ticks_run or 0) != n:
                 problems.append(f"run {rid}: ticks_run is {ticks_run} but {n} ticks are stored")
         return problems

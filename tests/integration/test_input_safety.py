@@ -53,6 +53,12 @@ def tree(tmp_path):
     return allowed, outside
 
 
+@pytest.fixture(autouse=True)
+def _no_trusted_policy_folders(monkeypatch):
+    # only the folders each test names (the suite trusts the SimCash checkout by default)
+    monkeypatch.delenv("PAYSIM_POLICY_DIRS", raising=False)
+
+
 def write_scenario(folder: Path, json_path: str) -> Path:
     path = folder / "scenario.yaml"
     path.write_text(yaml.safe_dump(scenario(json_path)))
@@ -71,7 +77,9 @@ def assert_refused(path: Path, allowed: Path, json_path: str, never_opened: Path
             f"inside the allowed policy folders ({allowed.resolve()}, "
             f"{BUNDLED_POLICIES.resolve()}); looked in: ")
     assert msg.startswith(head), msg
-    assert re.search(r"; [1-9]\d* location\(s\) outside those folders were refused$", msg)
+    assert re.search(r"; [1-9]\d* location\(s\) outside those folders were refused \(to allow "
+                     r"a folder, name it with --allow-policy-dir DIR, or "
+                     r"allowed_policy_dirs=\[DIR\] in load_scenario\)$", msg)
     looked = msg.split("looked in: ")[1].split("; ")
     assert str(never_opened) not in looked
     assert all(p.startswith(str(allowed)) or p.startswith(str(BUNDLED_POLICIES))
@@ -100,8 +108,11 @@ def test_bundled_policies_stay_available_to_untrusted_scenarios(tree):
 def test_dot_dot_paths_cannot_leave_the_allowed_folder(tree):
     allowed, outside = tree
     path = write_scenario(allowed, "../outside/evil.json")
-    # the same file loads when the caller trusts the scenario
-    assert psl.load_scenario(path).agent_policies["A"]["policy_id"] == "evil"
+    # refused by default too; the same file loads when the caller names its folder
+    with pytest.raises(ScenarioError, match="outside those folders were refused"):
+        psl.load_scenario(path)
+    assert psl.load_scenario(path, allowed_policy_dirs=[outside]).agent_policies["A"][
+        "policy_id"] == "evil"
     assert_refused(path, allowed, "../outside/evil.json", outside / "evil.json")
 
 
@@ -110,14 +121,17 @@ def test_absolute_paths_outside_the_allowed_folder_are_refused(tree):
     target = str(outside / "evil.json")
     path = write_scenario(allowed, target)
     msg = assert_refused(path, allowed, target, outside / "evil.json")
-    assert msg.endswith("; 1 location(s) outside those folders were refused")
+    assert "; 1 location(s) outside those folders were refused (" in msg
 
 
 def test_symlinked_files_leading_outside_are_refused(tree):
     allowed, outside = tree
     (allowed / "link.json").symlink_to(outside / "evil.json")
     path = write_scenario(allowed, "link.json")
-    assert psl.load_scenario(path).agent_policies["A"]["policy_id"] == "evil"
+    with pytest.raises(ScenarioError, match="outside those folders were refused"):
+        psl.load_scenario(path)
+    assert psl.load_scenario(path, allowed_policy_dirs=[outside]).agent_policies["A"][
+        "policy_id"] == "evil"
     assert_refused(path, allowed, "link.json", allowed / "link.json")
 
 

@@ -112,7 +112,31 @@ def test_json_path_walks_up_the_ancestors(tmp_path, bundled, monkeypatch):
     monkeypatch.chdir(tmp_path / "repo" / "simulator")
     f = _write_scenario(scen_dir, _scenario([{"type": "FromJson",
                                               "json_path": "simulator/policies/shared.json"}]))
-    assert load_scenario(f).agent_policies["B0"]["policy_id"] == "two_levels_up"
+    # an ancestor is outside the scenario's folder tree: it is read only when the user names it
+    assert load_scenario(f, allowed_policy_dirs=[work]).agent_policies["B0"]["policy_id"] == \
+        "two_levels_up"
+
+
+def test_by_default_the_ancestor_walk_never_reads_outside_the_scenario_folder(
+        tmp_path, bundled, monkeypatch):
+    work = tmp_path / "repo"
+    scen_dir = work / "examples" / "configs"
+    _policy(work / "simulator" / "policies" / "shared.json", "two_levels_up")
+    _policy(work / "simulator" / "policies" / "secret.json", "secret")
+    monkeypatch.chdir(tmp_path)
+    f = _write_scenario(scen_dir, _scenario([{"type": "FromJson",
+                                              "json_path": "simulator/policies/shared.json"}]))
+    # the bundled copy of the same file name is used instead
+    assert load_scenario(f).agent_policies["B0"]["policy_id"] == "shared_from_bundle"
+    f = _write_scenario(scen_dir, _scenario([{"type": "FromJson",
+                                              "json_path": "simulator/policies/secret.json"}]))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(f)
+    assert info.value.errors[0]["message"].endswith(
+        "; 1 location(s) outside those folders were refused (to allow a folder, name it with "
+        "--allow-policy-dir DIR, or allowed_policy_dirs=[DIR] in load_scenario)")
+    monkeypatch.setenv("PAYSIM_POLICY_DIRS", str(work))
+    assert load_scenario(f).agent_policies["B0"]["policy_id"] == "secret"
 
 
 def test_json_path_then_current_directory(tmp_path, bundled, monkeypatch):
@@ -121,7 +145,8 @@ def test_json_path_then_current_directory(tmp_path, bundled, monkeypatch):
     _policy(cwd / "p" / "shared.json", "from_cwd")
     monkeypatch.chdir(cwd)
     f = _write_scenario(scen_dir, _scenario([{"type": "FromJson", "json_path": "p/shared.json"}]))
-    assert load_scenario(f).agent_policies["B0"]["policy_id"] == "from_cwd"
+    assert load_scenario(f, allowed_policy_dirs=[cwd]).agent_policies["B0"]["policy_id"] == \
+        "from_cwd"
 
 
 def test_json_path_then_bundled_by_file_name(tmp_path, bundled, monkeypatch):
@@ -157,9 +182,9 @@ def test_missing_policy_file_lists_every_place_tried(tmp_path, bundled, monkeypa
         load_scenario(f)
     err = info.value.errors[0]
     assert err["path"] == "agents[1].policy.json_path"
-    tried = [str(d / "pols" / "missing.json") for d in (scen_dir, *scen_dir.parents)]
-    tried += [str(cwd / "pols" / "missing.json"), str(bundled / "policies" / "missing.json"),
-              str(bundled / "policies" / "pols" / "missing.json")]
+    # places outside the scenario's folder tree are not even looked at
+    tried = [str(scen_dir / "pols" / "missing.json"), str(bundled / "policies" / "missing.json"),
+             str(bundled / "policies" / "pols" / "missing.json")]
     assert err["message"] == ("policy file 'pols/missing.json' not found; looked in: "
                               + "; ".join(tried))
     assert str(info.value).startswith(f"{f}: agents[1].policy.json_path (line ")
@@ -176,10 +201,15 @@ def test_dict_source_resolves_against_base_dir(tmp_path, bundled):
     assert load_scenario(f).base_dir == tmp_path / "files"
 
 
-def test_absolute_json_path(tmp_path, bundled):
+def test_absolute_json_path(tmp_path, bundled, monkeypatch):
     p = _policy(tmp_path / "abs.json", "absolute")
-    s = load_scenario(_scenario([{"type": "FromJson", "json_path": str(p)}]))
-    assert s.agent_policies["B0"]["policy_id"] == "absolute"
+    doc = _scenario([{"type": "FromJson", "json_path": str(p)}])
+    with pytest.raises(ScenarioError, match="1 location\\(s\\) outside those folders were refused"):
+        load_scenario(doc)      # a dict's own folder is the current directory
+    assert load_scenario(doc, allowed_policy_dirs=[tmp_path]).agent_policies["B0"][
+        "policy_id"] == "absolute"
+    monkeypatch.chdir(tmp_path)
+    assert load_scenario(doc).agent_policies["B0"]["policy_id"] == "absolute"
 
 
 def test_broken_policy_file_names_file_and_line(tmp_path, bundled):
@@ -214,7 +244,8 @@ def test_allowed_dirs_refuse_files_outside(tmp_path, bundled):
     outside = _policy(tmp_path / "secret" / "p.json", "secret")
     uploads = tmp_path / "uploads"
     f = _write_scenario(uploads, _scenario([{"type": "FromJson", "json_path": str(outside)}]))
-    assert load_scenario(f).agent_policies["B0"]["policy_id"] == "secret"  # trusted: fine
+    assert load_scenario(f, allowed_policy_dirs=[tmp_path]).agent_policies["B0"][
+        "policy_id"] == "secret"    # a folder the user names: fine
     with pytest.raises(ScenarioError) as info:
         load_scenario(f, allowed_policy_dirs=[uploads])
     err = info.value.errors[0]

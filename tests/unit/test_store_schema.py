@@ -121,7 +121,7 @@ def test_missing_folder_is_a_store_error(tmp_path):
 def test_not_a_duckdb_file_is_a_store_error(tmp_path):
     path = tmp_path / "text.duckdb"
     path.write_text("hello, I am not a database\n" * 100)
-    with pytest.raises(StoreError, match="cannot open store"):
+    with pytest.raises(StoreError, match="not a readable paysim_lab store"):
         psl.Store(path)
 
 
