@@ -188,6 +188,87 @@ ODD_STRINGS = ("", "   ", "\x00", "\t\n", "é", "銀行", "🏦", "BANK_A ", "a\
 ODD_NUMBERS = (10**30, 2**63, 2**63 - 1, 2**64, -(2**63) - 1, 10**400, 1e308, -1e308,
                5e-324, -0.0, 0.5, -1, 0, 1)
 NON_FINITE = (math.nan, math.inf, -math.inf)
+
+# The hostile catalogue: values at the edges of the engine's arithmetic, and text that is not
+# printable. Each is a targeted operation below (and part of the random mix).
+BOUNDARY_NUMBERS = (
+    0.0, -0.0, 0, -1,                                       # signed zero, zero
+    2**63 - 1, 2**63, 2**63 + 1, -(2**63), -(2**63) - 1,    # int64 edges
+    2**64 - 1, 2**64, 2.0**63, -(2.0**63), 9.223372036854775e18,
+    5e-324, -5e-324, 1e-320, 2.2250738585072014e-308,       # subnormals, smallest normal
+    1.7976931348623157e308, -1.7976931348623157e308, 1e308, 1e-308,
+    math.inf, -math.inf, math.nan)
+CONTROL_STRINGS = ("A\x00B", "\x1b[31mred\x1b[0m", "\x1b]0;title\x07", "bell\x07", "\r\n",
+                   "\x7f", "\u202eevil", "\u2066iso\u2069", "\u200f", "\u2028line",
+                   "\x9b31m", "tab\there", "B" * 300)
+RANGE_PAIRS = (("min", "max"), ("deadline_offset_min", "deadline_offset_max"),
+               ("min_ticks_multiplier", "max_ticks_multiplier"))
+INTERVAL_KEYS = ("interval", "ticks_per_day", "num_days", "rate_per_tick", "tick",
+                 "start_tick", "std_dev", "lambda", "mean", "multiplier", "deadline")
+CATALOGUE_OPS = ("boundary", "control_string", "zero_interval", "inverted_range", "div_zero")
+
+
+def _value_nodes(doc) -> list[tuple]:
+    """Paths of policy value expressions ({"value": ...}, {"field": ...}, {"param": ...})."""
+    out = []
+    for path in paths_of(doc):
+        node = get_at(doc, path) if path else doc
+        if isinstance(node, dict) and len(node) == 1 and \
+                next(iter(node)) in ("value", "field", "param", "compute"):
+            out.append(path)
+    return out
+
+
+def catalogue_mutation(doc, c: RandomChooser, op: str) -> tuple[Any, str]:
+    """One operation of the hostile catalogue applied to ``doc`` (in place where possible)."""
+    paths = [p for p in paths_of(doc) if p]
+    if op == "boundary":
+        nums = [p for p in paths if isinstance(get_at(doc, p), (int, float))
+                and not isinstance(get_at(doc, p), bool)] or paths
+        path = c.pick(nums)
+        new = c.pick(BOUNDARY_NUMBERS)
+        get_at(doc, path[:-1])[path[-1]] = new
+        return doc, f"{'.'.join(map(str, path))}:boundary={new!r}"
+    if op == "control_string":
+        strs = [p for p in paths if isinstance(get_at(doc, p), str)] or paths
+        path = c.pick(strs)
+        new = c.pick(CONTROL_STRINGS)
+        get_at(doc, path[:-1])[path[-1]] = new
+        return doc, f"{'.'.join(map(str, path))}:control={new[:12]!r}"
+    if op == "zero_interval":
+        hits = [p for p in paths if p[-1] in INTERVAL_KEYS] or paths
+        path = c.pick(hits)
+        new = c.pick((0, 0.0, -0.0, 5e-324))
+        get_at(doc, path[:-1])[path[-1]] = new
+        return doc, f"{'.'.join(map(str, path))}:zero={new!r}"
+    if op == "inverted_range":
+        hits = []
+        for p in [()] + paths:
+            node = get_at(doc, p) if p else doc
+            if isinstance(node, dict):
+                hits += [(p, lo, hi) for lo, hi in RANGE_PAIRS if lo in node and hi in node]
+            elif isinstance(node, list) and len(node) == 2 and p and p[-1] == "deadline_range":
+                hits.append((p, 0, 1))
+        if hits:
+            p, lo, hi = c.pick(hits)
+            node = get_at(doc, p) if p else doc
+            node[lo], node[hi] = node[hi], node[lo]
+            if node[lo] == node[hi] and isinstance(node[lo], (int, float)):
+                node[hi] = node[lo] - 1
+            return doc, f"{'.'.join(map(str, p))}:inverted({lo},{hi})"
+        return mutate(doc, c, dict_mode=False)
+    # div_zero: a division (or modulo) by zero where a policy expects a value
+    hits = _value_nodes(doc)
+    if not hits:
+        return mutate(doc, c, dict_mode=False)
+    path = c.pick(hits)
+    node = get_at(doc, path)
+    zero = c.pick(({"value": 0}, {"value": -0.0}, {"value": 5e-324},
+                   {"compute": {"op": "-", "left": {"value": 1}, "right": {"value": 1}}}))
+    new = {"compute": {"op": c.pick(("/", "%", "/")), "left": copy.deepcopy(node),
+                       "right": zero}}
+    get_at(doc, path[:-1])[path[-1]] = new
+    return doc, f"{'.'.join(map(str, path))}:div_zero"
 TYPE_NAMES = ("Fifo", "fifo", "Uniform", "uniform", "LogNormal", "lognormal", "OneTime",
               "Repeating", "FromJson", "Inline", "InlineJson", "Deadline", "DirectTransfer",
               "condition", "action", "Release", "", "Nope")
@@ -246,7 +327,9 @@ def mutate(doc, c: RandomChooser, dict_mode: bool) -> tuple[Any, str]:
            "type_name", "agent_ref", "empty_container"]
     if dict_mode:
         ops += ["self_reference", "odd_key", "shared", "dag"]
-    op = c.pick(ops)
+    op = c.pick(ops + list(CATALOGUE_OPS))
+    if op in CATALOGUE_OPS:
+        return catalogue_mutation(doc, c, op)
     if op == "dag" and not c.chance(30):
         op = "shared"                 # the costliest case for a slow walk: keep it rare
     if not path:                                   # the root itself
@@ -493,6 +576,14 @@ class CaseFactory:
                     AttributeError, yaml.YAMLError):
                 self.skipped += 1
 
+    def next_catalogue_case(self, op: str) -> Case:
+        while True:
+            try:
+                return self.catalogue_case(op)
+            except (RecursionError, ValueError, TypeError, KeyError, IndexError,
+                    AttributeError):
+                self.skipped += 1
+
     def case(self) -> Case:
         c = self.c
         roll = c.integer(0, 99)
@@ -509,6 +600,32 @@ class CaseFactory:
         if roll < 90:
             return self.policy_file()
         return self.embedded_policy()
+
+    def catalogue_case(self, op: str) -> Case:
+        """A scenario, a policy, or a policy inside a scenario, with one catalogue operation
+        (two for a third of the cases)."""
+        c = self.c
+        roll = c.integer(0, 2)
+        if roll == 0 or op == "div_zero" and roll == 1:
+            name, doc = self.policy_seed()
+            kind = "policy"
+        else:
+            name, doc = self.scenario_seed()
+            doc = copy.deepcopy(doc)
+            kind = "scenario"
+        recipe = []
+        for _ in range(1 + (c.integer(0, 2) == 0)):
+            doc, label = catalogue_mutation(doc, c, op)
+            recipe.append(label)
+        if kind == "policy" and c.chance(50):
+            _, sdoc = self.scenario_seed()
+            sdoc = copy.deepcopy(sdoc)
+            agent = sdoc["agents"][0]
+            agent.pop("policy_id", None)
+            agent.pop("policy_params", None)
+            agent["policy"] = {"type": "Inline", "decision_trees": doc}
+            return Case("scenario", f"{name} inline", recipe, sdoc)
+        return Case(kind, name, recipe, doc)
 
     def scenario_file(self) -> Case:
         c = self.c
@@ -672,8 +789,12 @@ def run_loaded(scenario, limit: float) -> tuple[str, str]:
 
 
 def fuzz(budget: int, seed: int = 1, run_fraction: float = 0.25, limit: float = 5.0,
-         use_shared: bool = True, progress: bool = False) -> Report:
-    """Generate and run ``budget`` cases; every file case lives in a scratch working folder."""
+         use_shared: bool = True, progress: bool = False, catalogue: bool = False) -> Report:
+    """Generate and run ``budget`` cases; every file case lives in a scratch working folder.
+
+    With ``catalogue`` every case is one of the hostile catalogue's operations, in turn
+    (boundary numbers, control strings, zero intervals, inverted ranges, division by zero).
+    """
     factory = CaseFactory(seed, use_shared)
     picker = random.Random(seed + 1)
     report = Report()
@@ -685,7 +806,8 @@ def fuzz(budget: int, seed: int = 1, run_fraction: float = 0.25, limit: float = 
         os.chdir(folder)
         try:
             for i in range(budget):
-                case = factory.next_case()
+                case = (factory.next_catalogue_case(CATALOGUE_OPS[i % len(CATALOGUE_OPS)])
+                        if catalogue else factory.next_case())
                 outcome = run_case(case, folder, limit, picker.random() < run_fraction)
                 _clean(folder)
                 report.counts[(case.kind, outcome.status)] += 1
@@ -745,9 +867,13 @@ def main(argv=None) -> int:
     ap.add_argument("--show", type=int, default=10, help="failures to print (10)")
     ap.add_argument("--no-shared", action="store_true", help="ignore ../shared reference files")
     ap.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ap.add_argument("--catalogue", action="store_true",
+                    help="only the hostile catalogue (boundaries, control text, zero intervals, "
+                         "inverted ranges, division by zero)")
     args = ap.parse_args(argv)
     report = fuzz(args.budget, args.seed, args.run_fraction, args.time_limit,
-                  use_shared=not args.no_shared, progress=not args.json)
+                  use_shared=not args.no_shared, progress=not args.json,
+                  catalogue=args.catalogue)
     summary = report.summary()
     if args.json:
         summary["failures"] = [describe_failure(c, o) for c, o in report.failures[:args.show]]

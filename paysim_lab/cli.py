@@ -217,6 +217,8 @@ def run(scenario, ticks, seed, compat, verbose, persist, run_id, events_out, sum
     from .report import RunInfo, VerboseLog
     from .simulation import Simulation
 
+    from .interrupts import Interrupted, install_termination_handlers
+    install_termination_handlers()
     with ExitStack() as stack:
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -269,9 +271,11 @@ def run(scenario, ticks, seed, compat, verbose, persist, run_id, events_out, sum
         except USER_ERRORS as exc:
             sys.stdout.flush()
             _fail(exc)
-        except KeyboardInterrupt:
-            _fail("interrupted" + (f"; run {sim.run_id} stored as failed in {persist}"
-                                   if persist and "sim" in locals() else ""))
+        except KeyboardInterrupt as exc:
+            # Ctrl-C, SIGTERM or SIGHUP: the run stopped between ticks, flushed and failed
+            what = str(exc) if isinstance(exc, Interrupted) else "interrupted"
+            _fail(what + (f"; run {sim.run_id} stored as failed in {persist}"
+                          if persist and "sim" in locals() else ""))
 
 
 # ---------------------------------------------------------------------------- replay

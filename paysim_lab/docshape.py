@@ -42,56 +42,89 @@ def shape_problem(data, max_values: int = 2_000_000, max_depth: int = 300,
     later walk or dump costs. ``max_chars`` bounds the total length of every key and string
     (None: no bound). ``string_keys`` also requires every dict key to be a string (JSON
     objects).
+
+    The sizes are summed bottom-up with each shared part measured once, so measuring costs
+    the number of distinct parts, not the (possibly astronomical) expanded size.
     """
-    count = 0
-    chars = 0
-    limit_chars = max_chars if max_chars is not None else float("inf")
-    on_path: set[int] = set()
-    stack: list = [(data, 0, False)]
-    # "aliases": YAML anchors are how users meet this; shared Python objects are the same thing
     too_large = (f"document is too large once aliases are expanded (more than "
                  f"{max_values} values)")
     too_long = (f"document is too large once aliases are expanded (more than "
                 f"{max_chars} characters of text)")
-    if isinstance(data, str):
-        chars = len(data)
+    too_deep = f"nested too deeply (more than {max_depth} levels)"
+    limit_chars = max_chars if max_chars is not None else float("inf")
+    if not isinstance(data, (dict, list, tuple)):
+        if isinstance(data, str) and len(data) > limit_chars:
+            return too_long
+        return None
+    # id -> (values, characters, height) of a finished part; ids on the current path
+    done: dict[int, tuple[int, int, int]] = {}
+    on_path: set[int] = set()
+    # frames: [container, iterator over children, values, chars, height]
+    stack: list = []
+
+    def enter(obj) -> str | None:
+        if len(stack) >= max_depth:
+            return too_deep
+        chars = 0
+        if isinstance(obj, dict):
+            if string_keys:
+                bad = next((k for k in obj if not isinstance(k, str)), _NONE)
+                if bad is not _NONE:
+                    return f"key {bad!r} is not a string (JSON object keys are strings)"
+            chars = sum(len(k) for k in obj if isinstance(k, str))
+            children = iter(obj.values())
+        else:
+            children = iter(obj)
+        on_path.add(id(obj))
+        stack.append([obj, children, 1, chars, 0])
+        return None
+
+    problem = enter(data)
+    if problem is not None:
+        return problem
     while stack:
-        obj, depth, leaving = stack.pop()
-        if leaving:
+        frame = stack[-1]
+        child = next(frame[1], _NONE)
+        if child is _NONE:                       # all children measured: finish this part
+            stack.pop()
+            obj, _, values, chars, height = frame
             on_path.discard(id(obj))
-            continue
-        count += 1
-        if count > max_values:
-            return too_large
-        if isinstance(obj, (dict, list, tuple)):
-            if id(obj) in on_path:
-                return "document contains itself (a recursive alias or a self-referencing dict)"
-            if depth >= max_depth:
-                return f"nested too deeply (more than {max_depth} levels)"
-            if isinstance(obj, dict):
-                if string_keys:
-                    bad = next((k for k in obj if not isinstance(k, str)), _NONE)
-                    if bad is not _NONE:
-                        return f"key {bad!r} is not a string (JSON object keys are strings)"
-                for k in obj:
-                    if isinstance(k, str):
-                        chars += len(k)
-            on_path.add(id(obj))
-            stack.append((obj, depth, True))
-            children = obj.values() if isinstance(obj, dict) else obj
-            for child in children:
-                if isinstance(child, (dict, list, tuple)):
-                    stack.append((child, depth + 1, False))
-                else:
-                    count += 1
-                    if isinstance(child, str):
-                        chars += len(child)
-            if count > max_values:
+            if values > max_values:
                 return too_large
             if chars > limit_chars:
                 return too_long
-    if chars > limit_chars:
-        return too_long
+            done[id(obj)] = (values, chars, height + 1)
+            if stack:
+                parent = stack[-1]
+                parent[2] += values
+                parent[3] += chars
+                parent[4] = max(parent[4], height + 1)
+            continue
+        if isinstance(child, (dict, list, tuple)):
+            key = id(child)
+            if key in on_path:
+                return ("document contains itself (a recursive alias or a self-referencing "
+                        "dict)")
+            sizes = done.get(key)
+            if sizes is None:
+                problem = enter(child)
+                if problem is not None:
+                    return problem
+                continue
+            values, chars, height = sizes
+            if len(stack) + height > max_depth:
+                return too_deep
+            frame[2] += values
+            frame[3] += chars
+            frame[4] = max(frame[4], height)
+        else:
+            frame[2] += 1
+            if isinstance(child, str):
+                frame[3] += len(child)
+        if frame[2] > max_values:
+            return too_large
+        if frame[3] > limit_chars:
+            return too_long
     return None
 
 
@@ -110,12 +143,18 @@ def long_string(data, max_chars: int, *, free_text_chars: int | None = None,
     """
     free_limit = free_text_chars if free_text_chars is not None else max_chars
     stack: list = [(data, [], max_chars)]
+    seen: set[tuple[int, int]] = set()    # a shared part is checked once per limit
     while stack:
         obj, path, limit = stack.pop()
         if isinstance(obj, str):
             if len(obj) > limit:
                 return path, len(obj), limit
-        elif isinstance(obj, dict):
+            continue
+        if isinstance(obj, (dict, list, tuple)):
+            if (id(obj), limit) in seen:
+                continue
+            seen.add((id(obj), limit))
+        if isinstance(obj, dict):
             items = list(obj.items())
             for k, v in reversed(items):
                 if isinstance(k, str) and len(k) > max_chars:

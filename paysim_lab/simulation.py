@@ -167,25 +167,34 @@ class Simulation:
             from tqdm.auto import tqdm
             bar = tqdm(total=n, unit="tick", desc=self.scenario.name)
         started = time.perf_counter()
-        try:
-            for _ in range(n):
-                self._one_tick()
+        # Ctrl-C (and SIGTERM/SIGHUP under `paysim run`) stop the run between ticks, never
+        # halfway through a flush: the run is then stored as failed with every tick so far.
+        from . import interrupts
+        with interrupts.deferred():
+            try:
+                for _ in range(n):
+                    self._one_tick()
+                    if bar is not None:
+                        bar.update(1)
+                    interrupts.check(self.current_tick)
+                if self._writer is not None:
+                    if self.done:
+                        self._writer.finish(self)
+                    else:
+                        self._writer.flush()
+            except BaseException as exc:
+                # (also a failing final flush: the run must not stay `running`)
+                cause = _flush_cause(exc, self)
+                self._failed = cause
+                if self._writer is not None:
+                    self._writer.fail(self, cause)
+                if cause is not exc:
+                    raise cause from exc
+                raise
+            finally:
+                self._wall += time.perf_counter() - started
                 if bar is not None:
-                    bar.update(1)
-        except BaseException as exc:
-            self._failed = exc
-            if self._writer is not None:
-                self._writer.fail(self, exc)
-            raise
-        finally:
-            self._wall += time.perf_counter() - started
-            if bar is not None:
-                bar.close()
-        if self._writer is not None:
-            if self.done:
-                self._writer.finish(self)
-            else:
-                self._writer.flush()
+                    bar.close()
 
     def _one_tick(self) -> None:
         eng = self.engine
@@ -529,3 +538,24 @@ def _int64_column(values: list) -> pd.arrays.IntegerArray:
     """Nullable Int64 straight from Python ints (a budget of 2**63 - 1 must not pass through
     float64, where it rounds to 2**63 and no longer fits)."""
     return pd.array(values, dtype="Int64")
+
+
+_I64 = (-(2**63), 2**63 - 1)
+
+
+def _flush_cause(exc: BaseException, sim) -> BaseException:
+    """``exc``, with the bank and field named when a value is beyond the store's 64-bit
+    integers (the usual reason a flush of valid ticks fails)."""
+    if not isinstance(exc, Exception) or not sim._history:
+        return exc
+    lo, hi = _I64
+    # the unflushed ticks are at the end; name the first value out of range among them
+    for row in sim._history[-max(1, sim.world.n_agents) * 200:]:
+        for name, value in zip(HISTORY_COLUMNS, row):
+            if isinstance(value, int) and not isinstance(value, bool) and not lo <= value <= hi:
+                try:
+                    return type(exc)(f"{exc} (bank {row[2]!r}: {name} {value} at tick "
+                                     f"{row[0]} is beyond the 64-bit integers the store holds)")
+                except Exception:       # an exception type with other arguments
+                    return exc
+    return exc

@@ -166,19 +166,27 @@ class Store:
         return cur
 
     def _transaction(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` in one transaction: all of it is committed, or none of it.
+
+        Signals (Ctrl-C, SIGTERM) wait until the transaction has committed or rolled back
+        (paysim_lab.interrupts.critical), so an interrupted flush never leaves rows without
+        their bookkeeping.
+        """
+        from ..interrupts import critical
         con = self.connection
-        con.execute("BEGIN TRANSACTION")
-        try:
-            fn()
-            con.execute("COMMIT")
-        except Exception as exc:
+        with critical():
+            con.execute("BEGIN TRANSACTION")
             try:
-                con.execute("ROLLBACK")
-            except duckdb.Error:
-                pass
-            if isinstance(exc, StoreError):
-                raise
-            raise StoreError(f"{self.path}: write failed: {exc}") from exc
+                fn()
+                con.execute("COMMIT")
+            except BaseException as exc:
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass
+                if isinstance(exc, StoreError) or not isinstance(exc, Exception):
+                    raise
+                raise StoreError(f"{self.path}: write failed: {exc}") from exc
 
     def close(self) -> None:
         """Flush active runs' buffered ticks and close the connection."""

@@ -94,7 +94,9 @@ def test_db_commands_refuse_a_foreign_file(tmp_path):
     bad.write_text("not a database " * 50)
     for sub in ("info", "check"):
         out = paysim("db", sub, bad)
-        assert out.exit_code == 1 and out.stderr.startswith(f"error: {bad}: cannot open store")
+        assert out.exit_code == 1 and out.stderr.startswith(
+            f"error: {bad}: not a readable paysim_lab store (the file is damaged, truncated or "
+            f"not a DuckDB database): ")
 
 
 def test_validate_missing_file_is_invalid(tmp_path):
