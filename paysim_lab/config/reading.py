@@ -40,8 +40,9 @@ MAX_DEPTH = 300
 MAX_STRING_CHARS = 10_000
 #: The longest bank id, policy id or scenario name (they appear in every event and log line).
 MAX_ID_CHARS = 256
-#: The most banks in one scenario (5,000-bank synthetic systems build in seconds).
-MAX_AGENTS = 20_000
+#: The most banks in one scenario. Building a run needs memory in banks squared (receiver
+#: tables): 5,000 banks take seconds and under 1 GB, 20,000 over 4 GB (docs/reliability.md).
+MAX_AGENTS = 10_000
 #: The most scenario events in one scenario.
 MAX_SCENARIO_EVENTS = 100_000
 
