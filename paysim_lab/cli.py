@@ -274,8 +274,11 @@ def run(scenario, ticks, seed, compat, verbose, persist, run_id, events_out, sum
         except KeyboardInterrupt as exc:
             # Ctrl-C, SIGTERM or SIGHUP: the run stopped between ticks, flushed and failed
             what = str(exc) if isinstance(exc, Interrupted) else "interrupted"
-            _fail(what + (f"; run {sim.run_id} stored as failed in {persist}"
-                          if persist and "sim" in locals() else ""))
+            if persist and "sim" in locals():
+                # (a signal during the last flush is acted on once the run is complete)
+                state = "completed" if sim.done and sim._failed is None else "failed"
+                what += f"; run {sim.run_id} stored as {state} in {persist}"
+            _fail(what)
 
 
 # ---------------------------------------------------------------------------- replay
