@@ -349,3 +349,56 @@ def test_lsm_retry_respects_deferred_crediting(fixes, b_balance, deferred_to_b):
     assert (res.bilateral_tx_settled, res.retry_tx_settled) == (2, 1)
     assert w.agents["B"].balance == b_balance
     assert deferred.amounts["B"] == deferred_to_b
+
+
+# ---- loader: policy params and the pool fraction -----------------------------------------------------
+def policy_file(tmp_path):
+    doc = {"version": "1.0", "policy_id": "threshold",
+           "parameters": {"threshold": 500.0, "initial_liquidity_fraction": 0.2},
+           "payment_tree": {"type": "condition", "node_id": "C",
+                            "condition": {"op": "<=", "left": {"field": "amount"},
+                                          "right": {"param": "threshold"}},
+                            "on_true": {"type": "action", "node_id": "R", "action": "Release"},
+                            "on_false": {"type": "action", "node_id": "H", "action": "Hold"}}}
+    path = tmp_path / "threshold.json"
+    import json
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def pool_scenario(tmp_path, profile, **policy_extra):
+    import paysim_lab as psl
+    doc = {"simulation": {"ticks_per_day": 2, "num_days": 1, "rng_seed": 1}, "compat": profile,
+           "agents": [{"id": "A", "opening_balance": 0, "liquidity_pool": 100_000,
+                       "liquidity_allocation_fraction": 0.5,
+                       "policy": {"type": "FromJson", "json_path": str(policy_file(tmp_path)),
+                                  **policy_extra}},
+                      {"id": "B", "opening_balance": 0}],
+           "scenario_events": [pay("A", "B", 800, 0)]}
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        sim = psl.Simulation(doc)
+    return sim, [str(w.message) for w in rec if issubclass(w.category, ScenarioWarning)]
+
+
+@pytest.mark.parametrize("profile, settled", [("simcash", []), ("extended", ["tx_00000000"])])
+def test_fromjson_params_override_the_policy_parameters(tmp_path, profile, settled):
+    sim, texts = pool_scenario(tmp_path, profile, params={"threshold": 1000})
+    sim.run()
+    assert sim.events_of("RtgsImmediateSettlement")["tx_id"].tolist() == settled
+    ignored = [t for t in texts if "policy.params: ignored" in t]
+    assert len(ignored) == (1 if profile == "simcash" else 0)
+    assert sim.scenario.agent_policies["A"]["parameters"]["threshold"] == (
+        500.0 if profile == "simcash" else 1000.0)
+
+
+@pytest.mark.parametrize("profile, balance, message", [
+    ("simcash", 50_000, "agents[0]: the policy's initial_liquidity_fraction 0.2 applies from the "
+                        "second day's start only; the first day gets liquidity_allocation_fraction"
+                        " 0.5 of the pool"),
+    ("extended", 20_000, "agents[0].liquidity_allocation_fraction: overridden by the policy's "
+                         "initial_liquidity_fraction 0.2 (on every day")])
+def test_policy_liquidity_fraction_on_the_first_day(tmp_path, profile, balance, message):
+    sim, texts = pool_scenario(tmp_path, profile)
+    assert sim.world.agents["A"].balance == balance
+    assert [t for t in texts if message in t], texts
