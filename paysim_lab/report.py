@@ -41,7 +41,7 @@ RECEIVER_FIELD = {"RtgsImmediateSettlement": "receiver", "Queue2LiquidityRelease
 AGENT_FIELDS = ("agent_id", "sender_id", "sender", "agent_a", "agent_b")
 DECISION_TYPES = ("PolicySubmit", "PolicyHold", "PolicyDrop", "PolicySplit")
 COLLATERAL_TYPES = ("CollateralPost", "CollateralWithdraw", "CollateralTimerWithdrawn",
-                    "CollateralTimerBlocked")
+                    "CollateralTimerBlocked", "CollateralPostCapped")
 
 
 # ---------------------------------------------------------------------------- formatting helpers
@@ -620,7 +620,11 @@ def _collateral(shown, states) -> list[str]:
         haircut = st["collateral_haircut"] if st is not None else 0.02
         for e in group:
             et = e["event_type"]
-            if et == "CollateralPost":
+            if et == "CollateralPostCapped":
+                out.append(f"{BULLET}CAPPED: asked {money(e['requested_amount'])} - "
+                           f"{e['reason']} | capacity left {money(max(e['capacity_remaining'], 0))}"
+                           f" | posting {money(e['posted_amount'])}")
+            elif et == "CollateralPost":
                 line = (f"{BULLET}POSTED: {money(e['amount'])} - {e['reason']} | New Total: "
                         f"{money(e['new_total'])}")
                 if e.get("withdrawal_tick") is not None:

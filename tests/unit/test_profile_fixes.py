@@ -402,3 +402,28 @@ def test_policy_liquidity_fraction_on_the_first_day(tmp_path, profile, balance, 
     sim, texts = pool_scenario(tmp_path, profile)
     assert sim.world.agents["A"].balance == balance
     assert [t for t in texts if message in t], texts
+
+
+def test_capped_post_is_shown_in_the_verbose_log():
+    import paysim_lab as psl
+    from paysim_lab.report import RunInfo, VerboseLog
+    pol = {"type": "Inline", "decision_trees": {
+        "version": "1.0", "policy_id": "greedy",
+        "payment_tree": {"type": "action", "node_id": "R", "action": "Release"},
+        "strategic_collateral_tree": {"type": "action", "node_id": "P",
+                                      "action": "PostCollateral",
+                                      "parameters": {"amount": {"value": 70_000},
+                                                     "reason": {"value": "PreemptivePosting"}}}}}
+    doc = {"simulation": {"ticks_per_day": 5, "num_days": 1, "rng_seed": 1},
+           "agents": [{"id": "A", "opening_balance": 0, "max_collateral_capacity": 100_000,
+                       "policy": pol}, {"id": "B", "opening_balance": 0}]}
+    sim = psl.Simulation(doc)
+    log = VerboseLog(RunInfo.from_sim(sim))
+    texts = {}
+    sim.add_listener(lambda rec: texts.__setitem__(rec.tick, log.text(rec)))
+    sim.run()
+    assert "   • POSTED: $700.00 - PreemptivePosting | New Total: $700.00\n" in texts[0]
+    assert ("   • CAPPED: asked $700.00 - PreemptivePosting | capacity left $300.00 | posting "
+            "$300.00\n") in texts[1]
+    assert "   • CAPPED: asked $700.00 - PreemptivePosting | capacity left $0.00 | posting $0.00\n" \
+        in texts[2]
