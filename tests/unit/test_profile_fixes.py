@@ -377,7 +377,7 @@ def pool_scenario(tmp_path, profile, **policy_extra):
            "scenario_events": [pay("A", "B", 800, 0)]}
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")
-        sim = psl.Simulation(doc)
+        sim = psl.Simulation(psl.load_scenario(doc, allowed_policy_dirs=[tmp_path]))
     return sim, [str(w.message) for w in rec if issubclass(w.category, ScenarioWarning)]
 
 
