@@ -18,9 +18,6 @@ import pandas as pd
 from .records import canonical_json
 
 FORMATS = ("parquet", "csv")
-HISTORY_COLUMNS = ("tick", "day", "agent_id", "balance", "credit_used", "posted_collateral",
-                   "available_liquidity", "queue1_count", "queue1_value", "queue2_count",
-                   "queue2_value", "release_budget_remaining", "cost_to_date")
 
 
 def _check_format(format: str) -> str:
@@ -78,30 +75,11 @@ def export_run(store, run_id: str, folder: str | Path, format: str = "parquet") 
     """The same files for a run stored in ``store`` (no engine needed)."""
     _check_format(format)
     row = store.run(run_id)
-    con = store.connection
-    history = con.execute(
-        "SELECT tick, day, agent_id, balance, credit_used, posted_collateral, "
-        "available_liquidity, queue1_count, queue1_value, queue2_count, queue2_value, "
-        "release_budget_remaining, total_cost AS cost_to_date FROM tick_agent_states "
-        "WHERE simulation_id = ? ORDER BY tick, agent_id", [run_id]).df()
-    last = con.execute("SELECT max(tick) FROM tick_agent_states WHERE simulation_id = ?",
-                       [run_id]).fetchone()[0]
-    costs = con.execute(
-        "SELECT agent_id, cost_overdraft AS overdraft, cost_delay AS delay, "
-        "cost_collateral AS collateral, cost_liquidity_opportunity AS liquidity_opportunity, "
-        "cost_deadline_penalty AS deadline_penalty, cost_eod_penalty AS eod_penalty, "
-        "cost_split_friction AS split_friction, "
-        "cost_deadline_penalty + cost_eod_penalty AS penalty, total_cost AS total "
-        "FROM tick_agent_states WHERE simulation_id = ? AND tick = ? ORDER BY agent_id",
-        [run_id, -1 if last is None else last]).df()
-    transactions = con.execute(
-        "SELECT * EXCLUDE (simulation_id) FROM transactions WHERE simulation_id = ? "
-        "ORDER BY arrival_tick, tx_id", [run_id]).df()
     frames = {
         "events": _events_for_file(store.events(run_id)),
-        "transactions": transactions,
-        "history": history,
-        "costs": costs,
+        "transactions": store.transactions(run_id),
+        "history": store.history(run_id),
+        "costs": store.costs(run_id),
         "state_registers": store.state_registers(run_id),
     }
     manifest = {"scenario": row["scenario_name"], "seed": row["rng_seed"], "run_id": run_id,

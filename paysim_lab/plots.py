@@ -178,8 +178,10 @@ class RunData:
 
     @property
     def agent_ids(self) -> list[str]:
-        if self._sim is not None:
+        if self._sim is not None and hasattr(self._sim, "world"):
             return sorted(a.id for a in self._sim.world.agent_list)
+        if self._sim is not None and hasattr(self._sim, "agent_ids"):     # a StoredRun
+            return list(self._sim.agent_ids)
         h = self.history
         if len(h):
             return sorted(set(h["agent_id"]))
@@ -871,8 +873,13 @@ def costs(source, agents=None, cumulative: bool = True, markers: bool | str = Tr
                      markers=markers)
 
 
+def _is_settled(status: pd.Series) -> pd.Series:
+    """``settled`` rows; also accepts the capitalised spelling older frames used."""
+    return status.astype("object").str.lower() == "settled"
+
+
 def flow_matrix(source, **frames) -> pd.DataFrame:
-    """Settled value (cents) sender x receiver, from payments with status Settled.
+    """Settled value (cents) sender x receiver, from payments with status ``settled``.
 
     Split parents are left out (their children carry the value), so nothing counts twice.
     """
@@ -881,7 +888,7 @@ def flow_matrix(source, **frames) -> pd.DataFrame:
     ids = sorted(set(data.agent_ids) | set(tx["sender_id"]) | set(tx["receiver_id"])) \
         if len(tx) else data.agent_ids
     parents = set(p for p in tx["parent_id"] if not _na(p)) if len(tx) else set()
-    settled = tx[(tx["status"] == "Settled") & ~tx["tx_id"].isin(parents)] if len(tx) else tx
+    settled = tx[_is_settled(tx["status"]) & ~tx["tx_id"].isin(parents)] if len(tx) else tx
     m = pd.DataFrame(0, index=pd.Index(ids, name="sender"),
                      columns=pd.Index(ids, name="receiver"), dtype="int64")
     for s, r, a in zip(settled["sender_id"], settled["receiver_id"], settled["amount"]):
@@ -898,7 +905,7 @@ def settlement_flow(source, kind: str = "heatmap", **frames) -> go.Figure:
     m = flow_matrix(data)
     tx = data.transactions
     parents = set(p for p in tx["parent_id"] if not _na(p)) if len(tx) else set()
-    settled = tx[(tx["status"] == "Settled") & ~tx["tx_id"].isin(parents)] if len(tx) else tx
+    settled = tx[_is_settled(tx["status"]) & ~tx["tx_id"].isin(parents)] if len(tx) else tx
     counts = pd.DataFrame(0, index=m.index, columns=m.columns, dtype="int64")
     for s, r in zip(settled["sender_id"], settled["receiver_id"]):
         counts.loc[s, r] += 1

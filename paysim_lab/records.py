@@ -11,7 +11,8 @@ import math
 from dataclasses import dataclass, field
 
 from .engine.events import FIELDS
-from .engine.state import COST_KINDS, IN_QUEUE2, Agent, World
+from .engine.state import (COST_KINDS, IN_QUEUE1, IN_QUEUE2, OVERDUE, SETTLED, Agent,
+                           Transaction, World)
 
 # Columns of one bank's end-of-tick state (persistence.md 3.8 + sim.history()).
 AGENT_STATE_COLUMNS = (
@@ -28,6 +29,22 @@ AGENT_STATE_COLUMNS = (
 QUEUE_COLUMNS = ("queue_type", "agent_id", "position", "tx_id", "receiver_id", "amount",
                  "remaining_amount", "priority", "deadline_tick", "rtgs_priority",
                  "overdue_since_tick")
+
+# Columns of ``sim.history()`` and ``store.history()``.
+HISTORY_COLUMNS = ("tick", "day", "agent_id", "balance", "credit_used", "posted_collateral",
+                   "available_liquidity", "queue1_count", "queue1_value", "queue2_count",
+                   "queue2_value", "release_budget_remaining", "cost_to_date")
+
+# Columns of ``sim.transactions()`` and ``store.transactions()`` (same names, same order).
+TRANSACTION_COLUMNS = (
+    "tx_id", "parent_id", "sender_id", "receiver_id", "amount", "remaining_amount", "priority",
+    "original_priority", "arrival_tick", "deadline_tick", "status", "settlement_tick",
+    "settled_by", "overdue", "overdue_since_tick", "dropped", "withdrawn", "location",
+    "rtgs_priority", "declared_rtgs_priority", "is_divisible", "split_index")
+
+#: The one status vocabulary of payments in frames and the store (persistence.md 3.5).
+STATUSES = ("pending", "settled", "overdue", "dropped")
+_LOCATIONS = {IN_QUEUE1: "queue1", IN_QUEUE2: "queue2"}
 
 SUMMARY_COLUMNS = ("num_arrivals", "num_settlements", "num_lsm_releases", "total_cost",
                    "queue1_total", "queue2_total", "is_end_of_day")
@@ -79,6 +96,27 @@ def event_dicts(records: list[tuple], seq0: int) -> list[dict]:
         d.update(zip(FIELDS[rec[0]], rec[2:]))
         out.append(d)
     return out
+
+
+def transaction_status(tx: Transaction) -> str:
+    """``dropped``, ``settled``, ``overdue`` or ``pending`` (in that order of precedence).
+
+    >>> from paysim_lab.engine.state import Transaction
+    >>> transaction_status(Transaction("tx_1", 0, "A", "B", 100, 0, 10, 5))
+    'pending'
+    """
+    if tx.dropped:
+        return "dropped"
+    if tx.status == SETTLED:
+        return "settled"
+    if tx.status == OVERDUE:
+        return "overdue"
+    return "pending"
+
+
+def transaction_location(tx: Transaction) -> str:
+    """Where a payment waits: ``queue1``, ``queue2`` or ``none``."""
+    return _LOCATIONS.get(tx.location, "none")
 
 
 def agent_state(a: Agent, prev_balance: int, prev_costs: list[int]) -> dict:

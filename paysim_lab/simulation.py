@@ -17,13 +17,10 @@ import pandas as pd
 
 from .engine.build import build_engine, set_liquidity_fraction
 from .engine.events import AMOUNT_POS, AGENT_POS, FIELDS, TX_POS
-from .engine.state import COST_KINDS, IN_QUEUE1, IN_QUEUE2, NOWHERE
+from .engine.state import COST_KINDS
 from .errors import PolicyWarning, SimulationError, SimulationFinished
-from .records import TickRecord, agent_state, event_dicts, queue_rows
-
-HISTORY_COLUMNS = ("tick", "day", "agent_id", "balance", "credit_used", "posted_collateral",
-                   "available_liquidity", "queue1_count", "queue1_value", "queue2_count",
-                   "queue2_value", "release_budget_remaining", "cost_to_date")
+from .records import (HISTORY_COLUMNS, TRANSACTION_COLUMNS, TickRecord, agent_state, event_dicts, queue_rows,
+                      transaction_location, transaction_status)
 
 TickListener = Callable[[TickRecord], None]
 
@@ -289,20 +286,8 @@ class Simulation:
         names = FIELDS[event_type]
         rows = [(rec[1], seq) + rec[2:] for seq, rec in self.event_records(self._seq_base)
                 if rec[0] == event_type]
-        tpd = self.world.ticks_per_day
-        cols: dict[str, list] = {"tick": [], "day": [], "seq": []}
-        for n in names:
-            cols[n] = []
-        for r in rows:
-            cols["tick"].append(r[0])
-            cols["day"].append(r[0] // tpd)
-            cols["seq"].append(r[1])
-            for n, v in zip(names, r[2:]):
-                cols[n].append(v)
-        frame = pd.DataFrame({k: pd.Series(v, dtype="object") for k, v in cols.items()})
-        for k in frame.columns:
-            frame[k] = _tidy_column(frame[k])
-        return frame
+        cols = list(zip(*rows)) if rows else [()] * (2 + len(names))
+        return of_type_frame(cols[0], cols[1], self.world.ticks_per_day, names, cols[2:])
 
     # ---------------------------------------------------------------- state
     def agents(self) -> pd.DataFrame:
@@ -332,21 +317,20 @@ class Simulation:
         return frame
 
     def transactions(self) -> pd.DataFrame:
-        """One row per payment (split children included)."""
-        cols = ("tx_id", "parent_id", "sender_id", "receiver_id", "amount", "remaining_amount",
-                "priority", "original_priority", "arrival_tick", "deadline_tick", "status",
-                "settlement_tick", "settled_by", "overdue", "overdue_since_tick", "dropped",
-                "withdrawn", "location", "rtgs_priority", "declared_rtgs_priority",
-                "is_divisible", "split_index")
-        loc = {NOWHERE: "none", IN_QUEUE1: "queue1", IN_QUEUE2: "queue2"}
+        """One row per payment (split children included), in creation order.
+
+        ``status`` is ``pending``, ``settled``, ``overdue`` or ``dropped`` (the store's
+        vocabulary; ``store.transactions(run_id)`` has the same columns).
+        """
+        status, where = transaction_status, transaction_location
         rows = [(tx.tx_id, tx.parent_id, tx.sender_id, tx.receiver_id, tx.amount,
                  tx.remaining_amount, tx.priority, tx.original_priority, tx.arrival_tick,
-                 tx.deadline_tick, tx.status, tx.settled_tick, tx.settled_by,
+                 tx.deadline_tick, status(tx), tx.settled_tick, tx.settled_by,
                  tx.overdue_since_tick is not None, tx.overdue_since_tick, tx.dropped,
-                 tx.withdrawn, loc[tx.location], tx.rtgs_priority, tx.declared_rtgs_priority,
+                 tx.withdrawn, where(tx), tx.rtgs_priority, tx.declared_rtgs_priority,
                  tx.is_divisible, tx.split_index)
                 for tx in self.world.tx_list]
-        frame = pd.DataFrame.from_records(rows, columns=list(cols))
+        frame = pd.DataFrame.from_records(rows, columns=list(TRANSACTION_COLUMNS))
         for c in ("settlement_tick", "overdue_since_tick", "split_index"):
             frame[c] = frame[c].astype("Int64")
         return frame
@@ -520,6 +504,20 @@ def _builtin_policy_agents(sc) -> frozenset[str]:
         if pid is None and (pol is None or getattr(pol, "type", None) in BUILTIN_TYPES):
             out.add(a.id)
     return frozenset(out)
+
+
+def of_type_frame(ticks, seqs, ticks_per_day: int, names, columns) -> pd.DataFrame:
+    """The ``events_of`` frame: tick, day, seq, then one column per field (tidy dtypes).
+
+    >>> of_type_frame([3], [7], 10, ("tx_id",), [["tx_1"]]).iloc[0].tolist()
+    [3, 0, 7, 'tx_1']
+    """
+    tick = np.fromiter(ticks, dtype=np.int64, count=len(ticks))
+    data = {"tick": _int64(tick), "day": _int64(tick // ticks_per_day),
+            "seq": _int64(np.fromiter(seqs, dtype=np.int64, count=len(seqs)))}
+    for name, col in zip(names, columns):
+        data[name] = _tidy_column(pd.Series(list(col), dtype="object"))
+    return pd.DataFrame(data)
 
 
 def _tidy_column(s: pd.Series) -> pd.Series:

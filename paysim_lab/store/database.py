@@ -20,10 +20,10 @@ import pandas as pd
 
 from ..errors import StoreError
 from ..report import Filters
-from . import reader
+from . import frames, reader
 from .migrations import (current_version, existing_columns, existing_tables, prepare,
                          schema_problems)
-from .schema import RUN_TABLES, SCHEMA_VERSION
+from .schema import RUN_TABLES, SCHEMA_VERSION, TABLES
 from .writer import RunWriter, check_run_id, new_run_id
 
 
@@ -276,6 +276,34 @@ class Store:
         from ..indicators import indicators
         return indicators(self, run_id, level, **kwargs)
 
+    def events_of(self, run_id: str, event_type: str) -> pd.DataFrame:
+        """A run's events of one type, same columns as ``Simulation.events_of``."""
+        return frames.events_of_frame(self.connection, run_id, event_type)
+
+    def history(self, run_id: str) -> pd.DataFrame:
+        """One row per bank per stored tick, same columns and dtypes as ``sim.history()``.
+
+        >>> store.history(sim.run_id).equals(sim.history())      # doctest: +SKIP
+        True
+        """
+        return frames.history_frame(self.connection, run_id)
+
+    def transactions(self, run_id: str) -> pd.DataFrame:
+        """One row per payment, same columns as ``sim.transactions()`` (status ``pending`` /
+        ``settled`` / ``overdue`` / ``dropped``), as of the last stored tick."""
+        return frames.transactions_frame(self.connection, run_id)
+
+    def costs(self, run_id: str) -> pd.DataFrame:
+        """Run-total costs per bank at the last stored tick, same columns as ``sim.costs()``."""
+        return frames.costs_frame(self.connection, run_id)
+
+    def stored_run(self, run_id: str | None = None) -> "frames.StoredRun":
+        """A stored run with the Simulation's read API; every chart in ``psl.plots`` takes it.
+
+        >>> psl.plots.liquidity(store.stored_run(run_id))        # doctest: +SKIP
+        """
+        return frames.StoredRun(self, run_id or reader.latest_run_id(self.connection))
+
     def state_registers(self, run_id: str) -> pd.DataFrame:
         """tick, agent_id, register_key, register_value: each register's value at tick end."""
         return reader.registers_frame(self.connection, run_id)
@@ -381,6 +409,14 @@ class Store:
                 FROM simulations s ORDER BY {order}""").fetchall():
             if (ticks_run or 0) != n:
                 problems.append(f"run {rid}: ticks_run is {ticks_run} but {n} ticks are stored")
+        for table in TABLES:
+            if table.enforced or not table.primary_key:
+                continue
+            key = ", ".join(table.primary_key)
+            dup = con.execute(f"SELECT count(*) FROM (SELECT {key} FROM {table.name} "
+                              f"GROUP BY {key} HAVING count(*) > 1)").fetchone()[0]
+            if dup:
+                problems.append(f"table {table.name}: {dup} duplicate keys ({key})")
         return problems
 
     @property

@@ -12,13 +12,21 @@ History:
    data of the verbose log), ``simulations.summary_json`` (the run's summary dict) and
    ``daily_agent_metrics.liquidity_opportunity_cost``. Runs stored before version 2 get their
    run number from ``started_at``; their log data is rebuilt from ``config_json`` on replay.
+3. Bulk-load speed: the append-only tables (events, per-tick states, queue snapshots,
+   summaries, registers, collateral rows, daily metrics, end-of-day queues) are rebuilt without
+   their PRIMARY KEY constraint and the four event indexes are dropped (their rows and logical
+   keys stay; ``Store.check()`` verifies uniqueness). ``transactions`` gains
+   ``original_priority``, ``withdrawn``, ``location`` and ``tx_order`` (so ``store.transactions()``
+   has the columns of ``sim.transactions()``; NULL for older runs) and ``simulations`` gains
+   ``stored_parts`` (which optional parts a run stored; NULL means all).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from ..errors import StoreError
-from .schema import INDEXES, SCHEMA_VERSION, TABLES, TABLES_BY_NAME, VIEWS
+from .schema import (LEGACY_INDEXES, SCHEMA_VERSION, TABLES, TABLES_BY_NAME,
+                     UNENFORCED_SINCE_V3, VIEWS)
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,19 @@ MIGRATIONS: tuple[Migration, ...] = (
                    FROM simulations) r
                WHERE simulations.simulation_id = r.simulation_id""",
         )),
+    Migration(
+        3, "append-only tables without key constraints or event indexes (bulk-load speed); "
+           "transaction columns of sim.transactions(); stored parts per run",
+        add_columns=(("transactions", "original_priority", "BIGINT"),
+                     ("transactions", "withdrawn", "BOOLEAN"),
+                     ("transactions", "location", "VARCHAR"),
+                     ("transactions", "tx_order", "BIGINT"),
+                     ("simulations", "stored_parts", "VARCHAR")),
+        statements=tuple(f"DROP VIEW IF EXISTS {v}" for v in VIEWS) + tuple(
+            stmt for name in UNENFORCED_SINCE_V3 for stmt in (
+                f"CREATE TABLE {name}__v3 AS SELECT * FROM {name}",
+                f"DROP TABLE {name}",
+                f"ALTER TABLE {name}__v3 RENAME TO {name}"))),
 )
 
 assert MIGRATIONS[-1].version == SCHEMA_VERSION
@@ -60,7 +81,8 @@ def table_ddl_at(version: int) -> list[str]:
     for table in TABLES:
         cols = [(c, t) for c, t in table.columns if (table.name, c) not in later]
         body = ",\n    ".join(f"{c} {t}" for c, t in cols)
-        pk = f",\n    PRIMARY KEY ({', '.join(table.primary_key)})" if table.primary_key else ""
+        keyed = table.primary_key and (table.enforced or version < 3)
+        pk = f",\n    PRIMARY KEY ({', '.join(table.primary_key)})" if keyed else ""
         out.append(f"CREATE TABLE IF NOT EXISTS {table.name} (\n    {body}{pk}\n)")
     return out
 
@@ -77,7 +99,7 @@ def create_schema(con, version: int = SCHEMA_VERSION) -> None:
     try:
         for ddl in table_ddl_at(version):
             con.execute(ddl)
-        for idx in INDEXES:
+        for idx in (LEGACY_INDEXES if version < 3 else ()):
             con.execute(idx)
         con.execute("INSERT INTO schema_migrations VALUES (?, now(), ?)",
                     [version, "initial schema" if version == 1

@@ -89,8 +89,20 @@ def events_frame(con, run_id: str) -> pd.DataFrame:
         "agent_id": pd.Series(list(cols[4]), dtype="object"),
         "tx_id": pd.Series(list(cols[5]), dtype="object"),
         "amount": pd.array(cols[6], dtype="Int64"),
-        "details": pd.Series([decode_details(d) for d in cols[7]], dtype="object"),
+        "details": pd.Series([_in_catalog_order(et, decode_details(d))
+                              for et, d in zip(cols[3], cols[7])], dtype="object"),
     })
+
+
+def _in_catalog_order(event_type: str, details: dict) -> dict:
+    """Stored details have sorted keys; the live frame's follow the catalog."""
+    names = FIELDS.get(event_type)
+    if names is None:
+        return details
+    out = {n: details[n] for n in names if n in details}
+    if len(out) != len(details):
+        out.update((k, v) for k, v in details.items() if k not in out)
+    return out
 
 
 def registers_frame(con, run_id: str) -> pd.DataFrame:

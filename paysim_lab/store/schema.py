@@ -11,14 +11,23 @@ from dataclasses import dataclass
 from ..records import AGENT_STATE_COLUMNS
 
 #: Version of the schema this package writes. Older stores are migrated on open.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True)
 class Table:
+    """A table: columns, its logical key, and whether DuckDB enforces that key.
+
+    Append-only tables (one writer appends each run's rows in key order) declare their key
+    without a PRIMARY KEY constraint since schema version 3: maintaining the key's index cost
+    more than the whole bulk load, and DuckDB's zone maps serve the run and tick filters the
+    readers use. ``Store.check()`` still verifies those keys are unique.
+    """
+
     name: str
     columns: tuple[tuple[str, str], ...]
     primary_key: tuple[str, ...]
+    enforced: bool = True
 
     @property
     def column_names(self) -> list[str]:
@@ -26,18 +35,20 @@ class Table:
 
     def ddl(self) -> str:
         cols = ",\n    ".join(f"{c} {t}" for c, t in self.columns)
-        pk = f",\n    PRIMARY KEY ({', '.join(self.primary_key)})" if self.primary_key else ""
+        pk = (f",\n    PRIMARY KEY ({', '.join(self.primary_key)})"
+              if self.primary_key and self.enforced else "")
         return f"CREATE TABLE IF NOT EXISTS {self.name} (\n    {cols}{pk}\n)"
 
 
-def _t(name: str, cols: str, pk: str) -> Table:
+def _t(name: str, cols: str, pk: str, enforced: bool = True) -> Table:
     pairs = []
     for item in cols.split(","):
         item = item.strip()
         if item:
             col, typ = item.split(None, 1)
             pairs.append((col, typ))
-    return Table(name, tuple(pairs), tuple(p.strip() for p in pk.split(",") if p.strip()))
+    return Table(name, tuple(pairs), tuple(p.strip() for p in pk.split(",") if p.strip()),
+                 enforced)
 
 
 SIMULATIONS = _t("simulations", """
@@ -48,22 +59,23 @@ SIMULATIONS = _t("simulations", """
     duration_seconds DOUBLE, ticks_per_second DOUBLE,
     ticks_run BIGINT, total_ticks BIGINT, error VARCHAR, scenario_name VARCHAR,
     paysim_version VARCHAR, profile VARCHAR,
-    run_number BIGINT, run_info_json VARCHAR, summary_json VARCHAR""", "simulation_id")
+    run_number BIGINT, run_info_json VARCHAR, summary_json VARCHAR, stored_parts VARCHAR""",
+    "simulation_id")
 
 SIMULATION_EVENTS = _t("simulation_events", """
     simulation_id VARCHAR, seq BIGINT, event_id VARCHAR, tick BIGINT, day BIGINT,
     event_type VARCHAR, agent_id VARCHAR, tx_id VARCHAR, amount BIGINT, details VARCHAR""",
-    "simulation_id, seq")
+    "simulation_id, seq", enforced=False)
 
 AGENT_STATE_REGISTERS = _t("agent_state_registers", """
     simulation_id VARCHAR, tick BIGINT, agent_id VARCHAR, register_key VARCHAR,
-    register_value DOUBLE""", "simulation_id, tick, agent_id, register_key")
+    register_value DOUBLE""", "simulation_id, tick, agent_id, register_key", enforced=False)
 
 COLLATERAL_EVENTS = _t("collateral_events", """
     id BIGINT, simulation_id VARCHAR, agent_id VARCHAR, tick BIGINT, day BIGINT,
     action VARCHAR, amount BIGINT, reason VARCHAR, layer VARCHAR, balance_before BIGINT,
     posted_collateral_before BIGINT, posted_collateral_after BIGINT,
-    available_capacity_after BIGINT""", "simulation_id, id")
+    available_capacity_after BIGINT""", "simulation_id, id", enforced=False)
 
 TRANSACTIONS = _t("transactions", """
     simulation_id VARCHAR, tx_id VARCHAR, sender_id VARCHAR, receiver_id VARCHAR,
@@ -73,7 +85,8 @@ TRANSACTIONS = _t("transactions", """
     queue1_ticks BIGINT, queue2_ticks BIGINT, total_delay_ticks BIGINT, delay_cost BIGINT,
     parent_tx_id VARCHAR, split_index BIGINT, rtgs_priority VARCHAR,
     rtgs_submission_tick BIGINT, declared_rtgs_priority VARCHAR, remaining_amount BIGINT,
-    settled_by VARCHAR""", "simulation_id, tx_id")
+    settled_by VARCHAR, original_priority BIGINT, withdrawn BOOLEAN, location VARCHAR,
+    tx_order BIGINT""", "simulation_id, tx_id")
 
 DAILY_AGENT_METRICS = _t("daily_agent_metrics", """
     simulation_id VARCHAR, agent_id VARCHAR, day BIGINT, opening_balance BIGINT,
@@ -84,29 +97,30 @@ DAILY_AGENT_METRICS = _t("daily_agent_metrics", """
     num_received BIGINT, num_settled BIGINT, num_dropped BIGINT, queue1_peak_size BIGINT,
     queue1_eod_size BIGINT, liquidity_cost BIGINT, delay_cost BIGINT, collateral_cost BIGINT,
     split_friction_cost BIGINT, deadline_penalty_cost BIGINT, total_cost BIGINT,
-    liquidity_opportunity_cost BIGINT""", "simulation_id, agent_id, day")
+    liquidity_opportunity_cost BIGINT""", "simulation_id, agent_id, day", enforced=False)
 
 AGENT_QUEUE_SNAPSHOTS = _t("agent_queue_snapshots", """
     simulation_id VARCHAR, agent_id VARCHAR, day BIGINT, queue_type VARCHAR, position BIGINT,
-    transaction_id VARCHAR""", "simulation_id, agent_id, day, queue_type, position")
+    transaction_id VARCHAR""", "simulation_id, agent_id, day, queue_type, position",
+    enforced=False)
 
 _STATE_TYPES = {"collateral_haircut": "DOUBLE", "registers_json": "VARCHAR"}
 TICK_AGENT_STATES = Table(
     "tick_agent_states",
     (("simulation_id", "VARCHAR"), ("agent_id", "VARCHAR"), ("tick", "BIGINT"), ("day", "BIGINT"))
     + tuple((c, _STATE_TYPES.get(c, "BIGINT")) for c in AGENT_STATE_COLUMNS if c != "agent_id"),
-    ("simulation_id", "agent_id", "tick"))
+    ("simulation_id", "agent_id", "tick"), enforced=False)
 
 TICK_QUEUE_SNAPSHOTS = _t("tick_queue_snapshots", """
     simulation_id VARCHAR, tick BIGINT, queue_type VARCHAR, agent_id VARCHAR, position BIGINT,
     tx_id VARCHAR, receiver_id VARCHAR, amount BIGINT, remaining_amount BIGINT,
     priority BIGINT, deadline_tick BIGINT, rtgs_priority VARCHAR, overdue_since_tick BIGINT""",
-    "simulation_id, tick, queue_type, agent_id, position")
+    "simulation_id, tick, queue_type, agent_id, position", enforced=False)
 
 TICK_SUMMARIES = _t("tick_summaries", """
     simulation_id VARCHAR, tick BIGINT, day BIGINT, num_arrivals BIGINT,
     num_settlements BIGINT, num_lsm_releases BIGINT, total_cost BIGINT, queue1_total BIGINT,
-    queue2_total BIGINT, is_end_of_day BOOLEAN""", "simulation_id, tick")
+    queue2_total BIGINT, is_end_of_day BOOLEAN""", "simulation_id, tick", enforced=False)
 
 POLICY_SNAPSHOTS = _t("policy_snapshots", """
     simulation_id VARCHAR, agent_id VARCHAR, snapshot_day BIGINT, snapshot_tick BIGINT,
@@ -135,8 +149,16 @@ RUN_TABLES = tuple(t.name for t in TABLES
                    if t.name not in ("schema_migrations",) and
                    "simulation_id" in t.column_names)
 
-# Secondary indexes on the event table (persistence.md 3.2).
-INDEXES = (
+#: Tables whose key lost its PRIMARY KEY constraint in version 3 (append-only, see Table).
+UNENFORCED_SINCE_V3 = tuple(t.name for t in TABLES if not t.enforced)
+
+#: Parts of a run a writer may leave out (``Store(..., keep=...)``); events always go in.
+OPTIONAL_PARTS = ("states", "queues")
+STORED_PARTS = ("events",) + OPTIONAL_PARTS
+
+# Secondary indexes on the event table up to version 2 (persistence.md 3.2). Version 3 has none:
+# readers filter by run and tick (zone maps: rows arrive in seq and tick order) or scan a column.
+LEGACY_INDEXES = (
     "CREATE INDEX IF NOT EXISTS idx_events_tick ON simulation_events (simulation_id, tick)",
     "CREATE INDEX IF NOT EXISTS idx_events_type ON simulation_events (simulation_id, event_type)",
     "CREATE INDEX IF NOT EXISTS idx_events_agent ON simulation_events (simulation_id, agent_id)",

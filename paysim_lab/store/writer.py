@@ -20,10 +20,9 @@ from typing import Any
 import pyarrow as pa
 
 from ..engine.events import FIELDS
-from ..engine.state import OVERDUE, SETTLED
 from ..errors import StoreError
 from ..records import (AGENT_STATE_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, TickRecord,
-                       canonical_json)
+                       canonical_json, transaction_location, transaction_status)
 from ..report import RunInfo
 from .schema import (AGENT_QUEUE_SNAPSHOTS, AGENT_STATE_REGISTERS, COLLATERAL_EVENTS,
                      DAILY_AGENT_METRICS, POLICY_SNAPSHOTS, SIMULATION_EVENTS,
@@ -504,21 +503,16 @@ class RunWriter:
 
     # ------------------------------------------------------------------ transactions
     def _transaction_rows(self, touched: set[str]) -> dict[str, list]:
-        cols = {c: [] for c in TRANSACTIONS.column_names}
+        names = TRANSACTIONS.column_names
+        cols = {c: [] for c in names}
         w = self.sim.world
         txs = [w.txs[t] for t in touched if t in w.txs]
         txs.sort(key=lambda tx: tx.seq)
         tpd = w.ticks_per_day
         last_tick = max(w.tick - 1, 0)
         for tx in txs:
-            if tx.dropped:
-                status, reason = "dropped", "Expired deadline"
-            elif tx.status == SETTLED:
-                status, reason = "settled", None
-            elif tx.status == OVERDUE:
-                status, reason = "overdue", None
-            else:
-                status, reason = "pending", None
+            status = transaction_status(tx)
+            reason = "Expired deadline" if status == "dropped" else None
             st = tx.settled_tick
             end = st if (st is not None and status == "settled") else last_tick
             row = (self.run_id, tx.tx_id, tx.sender_id, tx.receiver_id, tx.amount, tx.priority,
@@ -528,8 +522,9 @@ class RunWriter:
                    self._q1_ticks.get(tx.tx_id, 0), self._q2_ticks.get(tx.tx_id, 0),
                    max(end - tx.arrival_tick, 0), tx.delay_cost, tx.parent_id, tx.split_index,
                    tx.rtgs_priority, tx.rtgs_submission_tick, tx.declared_rtgs_priority,
-                   tx.remaining_amount, tx.settled_by)
-            for name, v in zip(TRANSACTIONS.column_names, row):
+                   tx.remaining_amount, tx.settled_by, tx.original_priority,
+                   bool(tx.withdrawn), transaction_location(tx), tx.seq)
+            for name, v in zip(names, row):
                 cols[name].append(v)
         return cols
 

@@ -28,7 +28,7 @@ def scenario() -> dict:
 
 def settled_value(sim):
     tx = sim.transactions()
-    return {"settled_value": int(tx.loc[tx["status"] == "Settled", "amount"].sum())}
+    return {"settled_value": int(tx.loc[tx["status"] == "settled", "amount"].sum())}
 
 
 @pytest.fixture(scope="module")

@@ -64,7 +64,7 @@ def test_transactions_and_summary_agree(sim):
     tx = sim.transactions()
     s = sim.summary()
     assert s["arrivals"] == int(tx.parent_id.isna().sum())
-    assert s["settlements"] == int(((tx.status == "Settled") & tx.parent_id.isna()).sum())
+    assert s["settlements"] == int(((tx.status == "settled") & tx.parent_id.isna()).sum())
     assert s["total_cost"] == int(sim.costs().total.sum())
     assert set(s) >= {"ticks_run", "arrivals", "settlements", "settlement_rate", "lsm_bilateral",
                       "lsm_cycles", "unsettled", "overdue", "total_cost", "agents"}

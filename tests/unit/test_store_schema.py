@@ -63,9 +63,9 @@ def test_version_1_store_is_migrated_in_order_on_open(tmp_path):
 
     with psl.Store(path) as store:
         assert store.version_found == 1
-        assert store.migrate() == [2]
+        assert store.migrate() == [2, 3]
         rows = store.sql("SELECT version, description FROM schema_migrations ORDER BY version")
-        assert rows["version"].tolist() == [1, 2]
+        assert rows["version"].tolist() == [1, 2, 3]
         assert rows["description"][0] == "initial schema"
         assert rows["description"][1].startswith("run order")
         order = store.sql("SELECT simulation_id, run_number FROM simulations "
@@ -138,3 +138,42 @@ def test_sql_errors_are_store_errors():
         with pytest.raises(StoreError, match="SQL error"):
             store.sql("SELECT nope FROM simulations")
         assert store.sql("SELECT count(*) AS n FROM simulations")["n"].tolist() == [0]
+
+
+def _constraints(con, table: str) -> int:
+    return con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = ? "
+                       "AND constraint_type = 'PRIMARY KEY'", [table]).fetchone()[0]
+
+
+def test_version_2_store_keeps_its_runs_and_loses_only_key_constraints(tmp_path):
+    path = tmp_path / "v2.duckdb"
+    con = duckdb.connect(str(path))
+    create_schema(con, 2)
+    con.execute("INSERT INTO simulations (simulation_id, config_file, config_hash, config_json, "
+                "rng_seed, ticks_per_day, num_days, num_agents, status, started_at, ticks_run, "
+                "total_ticks, scenario_name, run_number) VALUES ('r2', '<dict>', 'h', '{}', 7, "
+                "10, 1, 2, 'completed', now(), 1, 10, 'old', 1)")
+    con.execute("INSERT INTO simulation_events VALUES ('r2', 0, 'r2:0', 0, 0, 'QueuedRtgs', "
+                "'A', 'tx_1', NULL, '{\"sender_id\":\"A\",\"tx_id\":\"tx_1\"}')")
+    con.execute("INSERT INTO tick_summaries VALUES ('r2', 0, 0, 1, 0, 0, 0, 1, 0, false)")
+    assert _constraints(con, "simulation_events") == 1
+    assert con.execute("SELECT count(*) FROM duckdb_indexes() "
+                       "WHERE table_name = 'simulation_events'").fetchone()[0] == 4
+    con.close()
+    with psl.Store(path) as store:
+        assert store.migrate() == [3]
+        con = store.connection
+        assert _constraints(con, "simulation_events") == 0
+        assert _constraints(con, "transactions") == 1
+        assert con.execute("SELECT count(*) FROM duckdb_indexes()").fetchone()[0] == 0
+        ev = store.events("r2")
+        assert ev["details"].tolist() == [{"sender_id": "A", "tx_id": "tx_1"}]
+        assert store.sql("SELECT count(*) n FROM policy_decisions")["n"].tolist() == [0]
+        assert store.check() == []
+
+
+def test_check_reports_duplicate_keys_of_append_only_tables():
+    with psl.Store() as store:
+        store.sql("INSERT INTO tick_summaries (simulation_id, tick, day) VALUES ('x', 0, 0), "
+                  "('x', 0, 0)")
+        assert any("tick_summaries" in p and "duplicate" in p for p in store.check())
