@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .engine.events import FIELDS
@@ -79,14 +80,61 @@ def decode_float(v):
 
 @dataclass(slots=True)
 class TickRecord:
-    """Everything one tick produced. ``events`` are dicts ``{seq, event_type, tick, ...}``."""
+    """Everything one tick produced. ``events`` are dicts ``{seq, event_type, tick, ...}``.
+
+    ``seq_range`` is the (first, end) seq of the tick's events when the record comes from a live
+    run: the store reads those events from the Simulation's columnar log instead of the dicts.
+    """
 
     tick: int
     day: int
-    events: list[dict]
+    events: Sequence[dict]
     summary: dict
     agent_states: list[dict]
     queues: list[dict] = field(default_factory=list)
+    seq_range: tuple[int, int] | None = None
+
+
+class EventDicts(Sequence):
+    """One tick's events as dicts ``{seq, event_type, tick, **fields}``, made on first use.
+
+    Live tick records carry this instead of a list: listeners that never look at the dicts
+    (the store writer reads columns) cost nothing per event.
+
+    >>> ev = EventDicts([("QueuedRtgs", 3, "tx_1", "A")], 10)
+    >>> len(ev), ev[0]
+    (1, {'seq': 10, 'event_type': 'QueuedRtgs', 'tick': 3, 'tx_id': 'tx_1', 'sender_id': 'A'})
+    """
+
+    __slots__ = ("_recs", "_seq0", "_dicts")
+
+    def __init__(self, records: list[tuple], seq0: int):
+        self._recs = records
+        self._seq0 = seq0
+        self._dicts: list[dict] | None = None
+
+    def _all(self) -> list[dict]:
+        if self._dicts is None:
+            self._dicts = event_dicts(self._recs, self._seq0)
+            self._recs = None
+        return self._dicts
+
+    def __len__(self) -> int:
+        return len(self._recs) if self._dicts is None else len(self._dicts)
+
+    def __getitem__(self, i):
+        return self._all()[i]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (list, tuple, EventDicts)):
+            return self._all() == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self._all())
 
 
 def event_dicts(records: list[tuple], seq0: int) -> list[dict]:
@@ -144,6 +192,18 @@ def agent_state(a: Agent, prev_balance: int, prev_costs: list[int]) -> dict:
         **{f"cost_{k}": run[i] for i, k in enumerate(COST_KINDS)},
         "registers_json": canonical_json(a.state_registers),
     }
+
+
+def rtgs_queue_rows(world: World) -> list[dict]:
+    """Only the Queue 2 part of :func:`queue_rows` (what a store without queue snapshots
+    still needs for its end-of-day figures)."""
+    rows = []
+    pos = 0
+    for tx in world.queue2:
+        if tx.location == IN_QUEUE2:
+            rows.append(_queue_row("rtgs", tx.sender_id, pos, tx))
+            pos += 1
+    return rows
 
 
 def queue_rows(world: World) -> list[dict]:

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import time
 import warnings
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-import numpy as np
 import pandas as pd
 
 from .engine.build import build_engine, set_liquidity_fraction
-from .engine.events import AMOUNT_POS, AGENT_POS, FIELDS, TX_POS
+from .engine.events import FIELDS
 from .engine.state import COST_KINDS
+from .event_frames import mixed_frame, of_type_frame
+from .eventlog import EventLog
 from .errors import PolicyWarning, SimulationError, SimulationFinished
-from .records import (HISTORY_COLUMNS, TRANSACTION_COLUMNS, TickRecord, agent_state, event_dicts, queue_rows,
-                      transaction_location, transaction_status)
+from .records import (HISTORY_COLUMNS, TRANSACTION_COLUMNS, EventDicts, TickRecord, agent_state,
+                      queue_rows, rtgs_queue_rows, transaction_location, transaction_status)
 
 TickListener = Callable[[TickRecord], None]
 
@@ -71,8 +71,9 @@ class Simulation:
                                    builtin_agents=_builtin_policy_agents(sc))
         self.world = self.engine.world
         self.keep_events = keep_events
-        self._log: list[tuple] = self.world.events   # the engine appends here
-        self._seq_base = 0                           # seq of self._log[0]
+        # the engine appends tuples to world.events during a tick; after the tick they move
+        # into this columnar log (the run's event stream, in seq order)
+        self._events = EventLog()
         self._tick_ranges: list[tuple[int, int]] = []  # per tick: (first seq, end seq)
         self._history: list[tuple] = []
         self._tick_stats: list = []
@@ -82,6 +83,7 @@ class Simulation:
         self._prev_costs: dict[str, list[int]] = {}
         self._listeners: list[TickListener] = []
         self._needs_records = False
+        self._needs_queues = False    # some listener reads every queue (not just Queue 2)
         self._failed: BaseException | None = None
         self.run_id = run_id
         self.store = store
@@ -90,7 +92,7 @@ class Simulation:
         if store is not None:
             self._writer = store.begin_run(self, run_id=run_id, flush_every=flush_every)
             self.run_id = self._writer.run_id
-            self.add_listener(self._writer.add_tick)
+            self._add_listener(self._writer.add_tick, queues=self._writer.keeps("queues"))
 
     # ---------------------------------------------------------------- construction helpers
     @classmethod
@@ -102,6 +104,10 @@ class Simulation:
 
     def add_listener(self, fn: TickListener) -> None:
         """Call ``fn(record)`` after every tick with its :class:`TickRecord`."""
+        self._add_listener(fn, queues=True)
+
+    def _add_listener(self, fn: TickListener, queues: bool) -> None:
+        self._needs_queues = self._needs_queues or queues
         if not self._needs_records:
             # no tick has run since the current state: it is the previous tick's end state
             for a in self.world.agent_list:
@@ -126,7 +132,12 @@ class Simulation:
     @property
     def events_emitted(self) -> int:
         """Events emitted so far, including those no longer kept in memory (keep_events=False)."""
-        return self._seq_base + len(self._log)
+        return self._events.end
+
+    @property
+    def event_log(self) -> EventLog:
+        """The kept events, per type in columns (what frames and the store are built from)."""
+        return self._events
 
     @property
     def wall_seconds(self) -> float:
@@ -141,7 +152,7 @@ class Simulation:
         """Run ``n`` ticks; DataFrame of their events. Raises SimulationFinished past the end."""
         if self.done:
             raise SimulationFinished(f"all {self.total_ticks} ticks have run")
-        first = self._seq_base + len(self._log)
+        first = self._events.end
         self._run_ticks(min(n, self.total_ticks - self.current_tick), progress=False)
         return self._events_frame(first)
 
@@ -149,7 +160,7 @@ class Simulation:
         """Run to the end (or ``ticks`` more ticks); DataFrame of the events of those ticks."""
         remaining = self.total_ticks - self.current_tick
         n = remaining if ticks is None else min(ticks, remaining)
-        first = self._seq_base + len(self._log)
+        first = self._events.end
         if n > 0:
             self._run_ticks(n, progress=progress)
         elif ticks is None and self._writer is not None:
@@ -196,16 +207,20 @@ class Simulation:
     def _one_tick(self) -> None:
         eng = self.engine
         w = self.world
-        start = len(self._log)
-        mark = len(w.events)
+        log = self._events
+        del w.events[:]
         try:
             stats = eng.tick()
         except BaseException:
-            del w.events[mark:]  # ticks are atomic: a failed tick contributes no events
+            del w.events[:]  # ticks are atomic: a failed tick contributes no events
             raise
         t = stats.tick
-        end = len(self._log)
-        self._tick_ranges.append((self._seq_base + start, self._seq_base + end))
+        recs = w.events[:]
+        del w.events[:]
+        start = log.end
+        log.extend(recs)
+        end = log.end
+        self._tick_ranges.append((start, end))
         self._tick_stats.append(stats)
         day = t // w.ticks_per_day
         hist = self._history
@@ -216,14 +231,13 @@ class Simulation:
                          a.queue2_value, b.remaining if b is not None else None,
                          sum(a.cost_run)))
         if self._needs_records:
-            rec = self._record(t, day, start, end, stats)
+            rec = self._record(t, day, recs, start, stats)
             for fn in self._listeners:
                 fn(rec)
         if not self.keep_events and stats.is_end_of_day:
-            self._seq_base += len(self._log)
-            self._log.clear()
+            log.clear()
 
-    def _record(self, t: int, day: int, start: int, end: int, stats) -> TickRecord:
+    def _record(self, t: int, day: int, recs: list[tuple], start: int, stats) -> TickRecord:
         w = self.world
         states = []
         for a in w.agent_list:
@@ -235,59 +249,29 @@ class Simulation:
                    "num_lsm_releases": stats.lsm_releases, "total_cost": stats.tick_cost,
                    "queue1_total": q1_total, "queue2_total": len(w.queue2),
                    "is_end_of_day": stats.is_end_of_day}
-        return TickRecord(t, day, event_dicts(self._log[start:end], self._seq_base + start),
-                          summary, states, queue_rows(w))
+        queues = queue_rows(w) if self._needs_queues else rtgs_queue_rows(w)
+        return TickRecord(t, day, EventDicts(recs, start), summary, states, queues,
+                          (start, start + len(recs)))
 
     # ---------------------------------------------------------------- events
     @property
     def events(self) -> pd.DataFrame:
         """Every event kept in memory, in emission order (api.md 'Reading results')."""
-        return self._events_frame(self._seq_base)
+        return self._events_frame(self._events.base)
 
     def event_records(self, first_seq: int = 0) -> Iterable[tuple[int, tuple]]:
-        """(seq, record) pairs of the in-memory events from ``first_seq`` on."""
-        base = self._seq_base
-        for i in range(max(first_seq - base, 0), len(self._log)):
-            yield base + i, self._log[i]
+        """(seq, engine tuple) pairs of the in-memory events from ``first_seq`` on."""
+        return self._events.records(first_seq)
 
     def _events_frame(self, first_seq: int) -> pd.DataFrame:
-        tpd = self.world.ticks_per_day
-        start = max(first_seq - self._seq_base, 0)
-        recs = self._log[start:] if start else list(self._log)
-        n = len(recs)
-        types = [r[0] for r in recs]
-        ticks = [r[1] for r in recs]
-        # one getter per event type for the three common columns (None when absent)
-        pick = {et: tuple(_getter(p) for p in (AGENT_POS[et], TX_POS[et], AMOUNT_POS[et]))
-                for et in set(types)}
-        agents = [pick[r[0]][0](r) for r in recs]
-        txs = [pick[r[0]][1](r) for r in recs]
-        amounts = [pick[r[0]][2](r) for r in recs]
-        fields = FIELDS
-        details = [dict(zip(fields[r[0]], r[2:])) for r in recs]
-        base = self._seq_base + start
-        tick_arr = np.fromiter(ticks, dtype=np.int64, count=n)
-        frame = pd.DataFrame({
-            "tick": _int64(tick_arr),
-            "day": _int64(tick_arr // tpd),
-            "seq": _int64(np.arange(base, base + n, dtype=np.int64)),
-            "event_type": pd.Series(types, dtype="object"),
-            "agent_id": pd.Series(agents, dtype="object"),
-            "tx_id": pd.Series(txs, dtype="object"),
-            "amount": _nullable_int64(amounts),
-            "details": pd.Series(details, dtype="object"),
-        })
-        return frame
+        return mixed_frame(self._events, first_seq, self.world.ticks_per_day)
 
     def events_of(self, event_type: str) -> pd.DataFrame:
         """Events of one type with every catalog field as its own column."""
         if event_type not in FIELDS:
             raise ValueError(f"unknown event type {event_type!r}; known: {', '.join(sorted(FIELDS))}")
-        names = FIELDS[event_type]
-        rows = [(rec[1], seq) + rec[2:] for seq, rec in self.event_records(self._seq_base)
-                if rec[0] == event_type]
-        cols = list(zip(*rows)) if rows else [()] * (2 + len(names))
-        return of_type_frame(cols[0], cols[1], self.world.ticks_per_day, names, cols[2:])
+        tc = self._events.columns(event_type)
+        return of_type_frame(tc.ticks, tc.seqs, self.world.ticks_per_day, tc.names, tc.fields)
 
     # ---------------------------------------------------------------- state
     def agents(self) -> pd.DataFrame:
@@ -472,25 +456,6 @@ class Simulation:
                 f" seed={self.seed}>")
 
 
-def _int64(values: np.ndarray) -> pd.arrays.IntegerArray:
-    return pd.arrays.IntegerArray(values, np.zeros(len(values), dtype=bool))
-
-
-def _nullable_int64(values: list) -> pd.arrays.IntegerArray:
-    """Int64 column from a list of ints and Nones, without per-element pandas inference."""
-    mask = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
-    data = np.fromiter((0 if v is None else v for v in values), dtype=np.int64, count=len(values))
-    return pd.arrays.IntegerArray(data, mask)
-
-
-def _none(rec):
-    return None
-
-
-def _getter(pos):
-    return _none if pos is None else itemgetter(pos)
-
-
 BUILTIN_TYPES = frozenset({"Fifo", "Deadline", "LiquidityAware", "LiquiditySplitting",
                            "MockSplitting"})
 
@@ -504,32 +469,6 @@ def _builtin_policy_agents(sc) -> frozenset[str]:
         if pid is None and (pol is None or getattr(pol, "type", None) in BUILTIN_TYPES):
             out.add(a.id)
     return frozenset(out)
-
-
-def of_type_frame(ticks, seqs, ticks_per_day: int, names, columns) -> pd.DataFrame:
-    """The ``events_of`` frame: tick, day, seq, then one column per field (tidy dtypes).
-
-    >>> of_type_frame([3], [7], 10, ("tx_id",), [["tx_1"]]).iloc[0].tolist()
-    [3, 0, 7, 'tx_1']
-    """
-    tick = np.fromiter(ticks, dtype=np.int64, count=len(ticks))
-    data = {"tick": _int64(tick), "day": _int64(tick // ticks_per_day),
-            "seq": _int64(np.fromiter(seqs, dtype=np.int64, count=len(seqs)))}
-    for name, col in zip(names, columns):
-        data[name] = _tidy_column(pd.Series(list(col), dtype="object"))
-    return pd.DataFrame(data)
-
-
-def _tidy_column(s: pd.Series) -> pd.Series:
-    """Give uniform int columns a nullable Int64 dtype; leave everything else as objects."""
-    vals = [v for v in s if v is not None]
-    if vals and all(isinstance(v, int) and not isinstance(v, bool) for v in vals):
-        return s.astype("Int64")
-    if vals and all(isinstance(v, bool) for v in vals):
-        return s.astype("boolean")
-    if vals and all(isinstance(v, float) for v in vals):
-        return s.astype("Float64")
-    return s
 
 
 def _int64_column(values: list) -> pd.arrays.IntegerArray:

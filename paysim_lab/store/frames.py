@@ -92,7 +92,7 @@ def costs_frame(con, run_id: str) -> pd.DataFrame:
 
 def events_of_frame(con, run_id: str, event_type: str) -> pd.DataFrame:
     """Stored events of one type, one column per catalog field: ``sim.events_of``'s shape."""
-    from ..simulation import of_type_frame
+    from ..event_frames import of_type_frame
     if event_type not in FIELDS:
         raise ValueError(f"unknown event type {event_type!r}; known: {', '.join(sorted(FIELDS))}")
     row = reader.run_row(con, run_id)

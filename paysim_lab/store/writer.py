@@ -210,6 +210,10 @@ class RunWriter:
                         "liquidity_opportunity_cost": run[3], "total_cost": sum(run)}
             self._last_state[a.id] = (a.balance, a.posted_collateral, zero)
 
+    def keeps(self, part: str) -> bool:
+        """Whether this run stores ``part`` (``events``, ``states`` or ``queues``)."""
+        return True
+
     # ------------------------------------------------------------------ run start
     def start(self) -> None:
         """Insert the ``simulations`` row (status running) and the ``init`` policy snapshots."""
