@@ -198,16 +198,26 @@ def summary_text(summary: dict) -> str:
 @_filter_options
 @click.option("--flush-every", type=click.IntRange(min=1), metavar="N",
               help="With --persist, also flush to the store every N ticks.")
+@click.option("--store", "store_parts", metavar="PARTS",
+              help="With --persist, what to store: a comma list of events, states (per-tick "
+                   "bank states) and queues (per-tick queue snapshots); default all three.")
 @click.option("--progress", is_flag=True, help="Progress bar on stderr.")
 @_policy_dir_option
 def run(scenario, ticks, seed, compat, verbose, persist, run_id, events_out, summary_out,
-        quiet, as_json, filter_event_type, filter_agent, filter_tx, filter_tick_range, flush_every,
-        progress, allow_policy_dir):
+        quiet, as_json, filter_event_type, filter_agent, filter_tx, filter_tick_range,
+        flush_every, store_parts, progress, allow_policy_dir):
     """Run SCENARIO (a scenario file, or the name of a bundled scenario)."""
     filters = _build_filters(verbose, filter_event_type, filter_agent, filter_tx,
                              filter_tick_range)
-    if (run_id or flush_every) and not persist:
-        raise click.UsageError("--run-id and --flush-every need --persist DB")
+    if (run_id or flush_every or store_parts) and not persist:
+        raise click.UsageError("--run-id, --flush-every and --store need --persist DB")
+    if store_parts is not None:
+        from .errors import StoreError
+        from .store.writer import parse_keep
+        try:
+            store_parts = parse_keep(store_parts)
+        except StoreError as exc:
+            raise click.BadParameter(str(exc), param_hint="--store") from None
     if verbose and quiet:
         raise click.UsageError("--verbose and --quiet exclude each other")
     if as_json and (verbose or quiet):
@@ -228,7 +238,7 @@ def run(scenario, ticks, seed, compat, verbose, persist, run_id, events_out, sum
                 store = None
                 if persist:   # duckdb loads only for runs that are stored
                     from .store import Store
-                    store = stack.enter_context(Store(persist))
+                    store = stack.enter_context(Store(persist, keep=store_parts))
                 sim = Simulation(sc, seed=seed, store=store, run_id=run_id,
                                  flush_every=flush_every)
             if not quiet:
@@ -243,11 +253,15 @@ def run(scenario, ticks, seed, compat, verbose, persist, run_id, events_out, sum
                         out.write(text)
                 sim.add_listener(show)
             if events_out:
-                from .store.reader import jsonl_line
+                from .event_json import jsonl_line, jsonl_lines
                 fh = stack.enter_context(open(events_out, "w", encoding="utf-8", newline="\n"))
 
                 def dump(rec: TickRecord) -> None:
-                    fh.write("".join(jsonl_line(ev) + "\n" for ev in rec.events))
+                    if rec.seq_range is not None:      # from the columnar log, no dicts
+                        lines = jsonl_lines(sim.event_log, *rec.seq_range)
+                    else:
+                        lines = [jsonl_line(ev) for ev in rec.events]
+                    fh.write("".join(line + "\n" for line in lines))
                 sim.add_listener(dump)
             n = sim.total_ticks if ticks is None else min(ticks, sim.total_ticks)
             started = time.perf_counter()

@@ -194,18 +194,6 @@ def agent_state(a: Agent, prev_balance: int, prev_costs: list[int]) -> dict:
     }
 
 
-def rtgs_queue_rows(world: World) -> list[dict]:
-    """Only the Queue 2 part of :func:`queue_rows` (what a store without queue snapshots
-    still needs for its end-of-day figures)."""
-    rows = []
-    pos = 0
-    for tx in world.queue2:
-        if tx.location == IN_QUEUE2:
-            rows.append(_queue_row("rtgs", tx.sender_id, pos, tx))
-            pos += 1
-    return rows
-
-
 def queue_rows(world: World) -> list[dict]:
     """Queue 1 of every bank (agent order) and Queue 2 (global order) after a tick."""
     rows = []

@@ -20,7 +20,7 @@ from .event_frames import mixed_frame, of_type_frame
 from .eventlog import EventLog
 from .errors import PolicyWarning, SimulationError, SimulationFinished
 from .records import (HISTORY_COLUMNS, TRANSACTION_COLUMNS, EventDicts, TickRecord, agent_state,
-                      queue_rows, rtgs_queue_rows, transaction_location, transaction_status)
+                      queue_rows, transaction_location, transaction_status)
 
 TickListener = Callable[[TickRecord], None]
 
@@ -92,7 +92,9 @@ class Simulation:
         if store is not None:
             self._writer = store.begin_run(self, run_id=run_id, flush_every=flush_every)
             self.run_id = self._writer.run_id
-            self._add_listener(self._writer.add_tick, queues=self._writer.keeps("queues"))
+            keeps = getattr(self._writer, "keeps", None)     # any writer with add_tick works
+            self._add_listener(self._writer.add_tick,
+                               queues=keeps is None or keeps("queues"))
 
     # ---------------------------------------------------------------- construction helpers
     @classmethod
@@ -249,7 +251,9 @@ class Simulation:
                    "num_lsm_releases": stats.lsm_releases, "total_cost": stats.tick_cost,
                    "queue1_total": q1_total, "queue2_total": len(w.queue2),
                    "is_end_of_day": stats.is_end_of_day}
-        queues = queue_rows(w) if self._needs_queues else rtgs_queue_rows(w)
+        # queue rows are built only for listeners that read them (a store without queue
+        # snapshots reads the queues it counts from the engine)
+        queues = queue_rows(w) if self._needs_queues else []
         return TickRecord(t, day, EventDicts(recs, start), summary, states, queues,
                           (start, start + len(recs)))
 

@@ -24,7 +24,7 @@ from . import frames, reader
 from .migrations import (current_version, existing_columns, existing_tables, prepare,
                          schema_problems)
 from .schema import RUN_TABLES, SCHEMA_VERSION, TABLES
-from .writer import RunWriter, check_run_id, new_run_id
+from .writer import RunWriter, check_run_id, new_run_id, parse_keep
 
 
 #: DuckDB's memory cap for one store unless ``memory_limit`` (or the environment variable
@@ -66,6 +66,11 @@ def _duckdb_error(path: str, exc: BaseException) -> StoreError:
 class Store:
     """A DuckDB store of simulation runs: ``Store(path)``; ``":memory:"`` for a throwaway one.
 
+    ``flush_every`` (ticks) adds flush points to every run recorded; ``keep`` chooses what is
+    stored: any of ``"events"``, ``"states"`` (per-tick bank states: history, costs, the
+    verbose log) and ``"queues"`` (per-tick queue snapshots), default all. A run stored
+    without a part says so when a reader needs it.
+
     Opening creates missing tables, migrates older schemas and takes DuckDB's file lock: a second
     process opening the same file gets a :class:`~paysim_lab.StoreError`. With
     ``read_only=True`` (what ``paysim runs``, ``replay`` and ``db info/check`` use) the file is
@@ -81,10 +86,14 @@ class Store:
     """
 
     def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False,
-                 memory_limit: str | None = None):
+                 memory_limit: str | None = None, flush_every: int | None = None,
+                 keep=None):
         self.path = str(path)
         self.read_only = bool(read_only)
         limit = _memory_limit(memory_limit)
+        # defaults for the runs this store records (Simulation(flush_every=...) overrides)
+        self.flush_every = flush_every
+        self.keep = parse_keep(keep)
         if self.path != ":memory:":
             if _NOT_A_FILE.match(self.path):
                 raise StoreError(f"{self.path}: not a file path (DuckDB would treat "
@@ -217,9 +226,13 @@ class Store:
         return f"<Store {self.path!r}>"
 
     # ------------------------------------------------------------------ writing
-    def begin_run(self, sim, run_id: str | None = None, flush_every: int | None = None
-                  ) -> RunWriter:
-        """Start recording ``sim`` (called by ``Simulation(..., store=store)``)."""
+    def begin_run(self, sim, run_id: str | None = None, flush_every: int | None = None,
+                  keep=None, **options) -> RunWriter:
+        """Start recording ``sim`` (called by ``Simulation(..., store=store)``).
+
+        ``flush_every`` and ``keep`` default to the store's; ``options`` go to
+        :class:`RunWriter` (``max_buffered_events``).
+        """
         if self.read_only:
             raise StoreError(f"{self.path}: opened read-only; open Store(path) to record runs")
         if run_id is None:
@@ -231,7 +244,9 @@ class Store:
             if self._exists(run_id):
                 raise StoreError(f"{self.path}: run id {run_id!r} already exists; choose another "
                                  f"id or omit it for a generated one")
-        writer = RunWriter(self, sim, run_id, flush_every=flush_every)
+        writer = RunWriter(self, sim, run_id,
+                           flush_every=flush_every if flush_every is not None else self.flush_every,
+                           keep=keep if keep is not None else self.keep, **options)
         writer.start()
         self._writers[run_id] = writer
         return writer
@@ -348,6 +363,7 @@ class Store:
         """Each stored event as the JSON line ``paysim run --events-out`` wrote."""
         con = self.connection
         ticks_run = reader.run_row(con, run_id)["ticks_run"] or 0
+        reader.require_part(con, run_id, "events", "events_jsonl()")
         for ev in reader.event_dicts_for(con, run_id, 0, max(ticks_run - 1, 0)):
             yield reader.jsonl_line(ev) + "\n"
 

@@ -24,19 +24,6 @@ from . import reader
 
 
 
-def stored_parts(con, run_id: str) -> tuple[str, ...]:
-    """Which parts a run stored (``events``, ``states``, ``queues``); all for older runs."""
-    from .schema import STORED_PARTS
-    text = reader.run_row(con, run_id).get("stored_parts")
-    return tuple(text.split(",")) if text else STORED_PARTS
-
-
-def require_part(con, run_id: str, part: str, what: str) -> None:
-    if part not in stored_parts(con, run_id):
-        raise StoreError(f"run {run_id!r} was stored without {part} (keep="
-                         f"{','.join(stored_parts(con, run_id))}); {what} needs them")
-
-
 def _records(con, sql: str, params: list, columns) -> pd.DataFrame:
     """Rows as Python values through ``from_records``: the same dtype inference as the
     Simulation's frames, which are built the same way."""
@@ -47,7 +34,7 @@ def _records(con, sql: str, params: list, columns) -> pd.DataFrame:
 def history_frame(con, run_id: str) -> pd.DataFrame:
     """One row per bank per stored tick: the columns and order of ``sim.history()``."""
     reader.run_row(con, run_id)
-    require_part(con, run_id, "states", "history()")
+    reader.require_part(con, run_id, "states", "history()")
     cols = ", ".join("total_cost AS cost_to_date" if c == "cost_to_date" else c
                      for c in HISTORY_COLUMNS)
     frame = _records(con, f"SELECT {cols} FROM tick_agent_states WHERE simulation_id = ? "
@@ -80,7 +67,7 @@ def transactions_frame(con, run_id: str) -> pd.DataFrame:
 def costs_frame(con, run_id: str) -> pd.DataFrame:
     """Run-total costs per bank at the last stored tick: the columns of ``sim.costs()``."""
     reader.run_row(con, run_id)
-    require_part(con, run_id, "states", "costs()")
+    reader.require_part(con, run_id, "states", "costs()")
     kinds = ", ".join(f"cost_{k}" for k in COST_KINDS)
     return _records(
         con, f"SELECT agent_id, {kinds}, cost_deadline_penalty + cost_eod_penalty, total_cost "
@@ -96,6 +83,7 @@ def events_of_frame(con, run_id: str, event_type: str) -> pd.DataFrame:
     if event_type not in FIELDS:
         raise ValueError(f"unknown event type {event_type!r}; known: {', '.join(sorted(FIELDS))}")
     row = reader.run_row(con, run_id)
+    reader.require_part(con, run_id, "events", "events_of()")
     rows = con.execute("SELECT tick, seq, details FROM simulation_events "
                        "WHERE simulation_id = ? AND event_type = ? ORDER BY seq",
                        [run_id, event_type]).fetchall()

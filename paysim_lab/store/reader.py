@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..engine.events import FIELDS
 from ..errors import StoreError
+from ..event_json import jsonl_line  # noqa: F401  (replay --events-out)
 from ..records import (AGENT_STATE_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, TickRecord,
                        canonical_json, decode_float)
 from ..report import Filters, RunInfo, VerboseLog
@@ -41,6 +42,23 @@ def run_row(con, run_id: str) -> dict:
         listing = ", ".join(known[-10:]) if known else "(none)"
         raise StoreError(f"no run {run_id!r} in this store; runs: {listing}")
     return dict(zip([d[0] for d in cur.description], row))
+
+
+def stored_parts(con, run_id: str) -> tuple[str, ...]:
+    """Which parts a run stored (``events``, ``states``, ``queues``); all for older runs."""
+    from .schema import STORED_PARTS
+    text = run_row(con, run_id).get("stored_parts")
+    if text is None:
+        return STORED_PARTS
+    return tuple(p for p in text.split(",") if p)
+
+
+def require_part(con, run_id: str, part: str, what: str) -> None:
+    """StoreError naming the run and the missing part when ``what`` needs a part not stored."""
+    parts = stored_parts(con, run_id)
+    if part not in parts:
+        raise StoreError(f"run {run_id!r} was stored without {part} "
+                         f"(keep={','.join(parts) or 'nothing'}); {what} needs them")
 
 
 def latest_run_id(con) -> str:
@@ -75,7 +93,7 @@ def runs_frame(con) -> pd.DataFrame:
 
 def events_frame(con, run_id: str) -> pd.DataFrame:
     """A stored run's events, shaped like ``Simulation.events``."""
-    run_row(con, run_id)
+    require_part(con, run_id, "events", "events()")
     rows = con.execute("SELECT tick, day, seq, event_type, agent_id, tx_id, amount, details "
                        "FROM simulation_events WHERE simulation_id = ? ORDER BY seq",
                        [run_id]).fetchall()
@@ -201,6 +219,8 @@ def iter_verbose(con, run_id: str, from_tick: int | None = None, to_tick: int | 
                  filters: Filters | None = None) -> Iterator[str]:
     """The verbose text of each tick of the range, exactly as the live run printed it."""
     lo, hi = check_tick_range(con, run_id, from_tick, to_tick)
+    for part in ("events", "states", "queues"):
+        require_part(con, run_id, part, "the verbose replay")
     info = run_info(con, run_id)
     log = VerboseLog(info, filters)
     # Feed from the tick before the day's first tick so the end-of-day block sums the whole day.
@@ -221,18 +241,6 @@ def summary_text(con, run_id: str) -> str:
                    "ticks_run": row["ticks_run"], "total_ticks": row["total_ticks"],
                    "status": row["status"]}
     return json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def jsonl_line(ev: dict) -> str:
-    """One event as a JSON line: event_type, tick, then its fields in catalog order."""
-    et = ev["event_type"]
-    obj = {"event_type": et, "tick": ev["tick"]}
-    for name in FIELDS[et]:
-        value = ev.get(name)
-        # Nested mappings (scenario-event details) in canonical key order: the live run holds
-        # them in emission order, a stored run in the sorted order of its JSON column.
-        obj[name] = dict(sorted(value.items())) if isinstance(value, dict) else value
-    return canonical_json(obj, sort_keys=False)
 
 
 @dataclass(frozen=True)
@@ -257,6 +265,7 @@ def verify(con, run_id: str) -> VerifyResult:
     from ..config import load_scenario
     from ..simulation import Simulation
     row = run_row(con, run_id)
+    require_part(con, run_id, "events", "verify")
     ticks = row["ticks_run"] or 0
     sc = load_scenario(json.loads(row["config_json"]))
     sim = Simulation(sc, seed=row["rng_seed"])

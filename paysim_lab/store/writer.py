@@ -1,15 +1,21 @@
-"""Writing one run into a store: buffer tick records, flush them in one transaction.
+"""Writing one run into a store: collect each tick's rows, flush them in one transaction.
 
 :class:`RunWriter` is what ``Simulation`` talks to (``add_tick``, ``flush``, ``finish``, ``fail``,
-``policy_changed``). Ticks are buffered in memory and reach the database in batches (Arrow tables,
-never row-by-row INSERTs) at the flush points of persistence.md section 4. Every row is derived
-from the tick records' events and snapshots; nothing is taken from a side channel except the
-current state of the payments touched since the last flush (the ``transactions`` upsert) and each
-bank's collateral capacity.
+``policy_changed``). Each tick's snapshot rows are collected as columns when the tick ends; its
+events stay in the Simulation's columnar event log until the flush, which turns the buffered
+seq range into one Arrow batch per table (never row-by-row INSERTs, never a dict per event) and
+commits them together with ``ticks_run`` in ONE transaction, at the flush points of
+persistence.md section 4, every ``flush_every`` ticks, and whenever ``max_buffered_events``
+events are waiting (so memory stays bounded however long a day is). Besides the records and
+the event log, only the current state of the payments touched since the last flush (the
+``transactions`` upsert), Queue contents (counts per payment) and collateral capacities are
+read from the engine.
 """
 from __future__ import annotations
 
 import copy
+from collections import Counter
+from operator import attrgetter
 import hashlib
 import json
 import re
@@ -19,30 +25,23 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..engine.events import FIELDS
+from ..engine.state import IN_QUEUE1, IN_QUEUE2, OVERDUE, SETTLED
+from ..eventlog import EventLog
 from ..errors import StoreError
 from ..records import (AGENT_STATE_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, TickRecord,
-                       canonical_json, transaction_location, transaction_status)
+                       canonical_json)
 from ..report import RunInfo
+from . import rows
+from .daily import DayTracker
 from .schema import (AGENT_QUEUE_SNAPSHOTS, AGENT_STATE_REGISTERS, COLLATERAL_EVENTS,
-                     DAILY_AGENT_METRICS, POLICY_SNAPSHOTS, SIMULATION_EVENTS,
-                     TICK_AGENT_STATES, TICK_QUEUE_SNAPSHOTS, TICK_SUMMARIES, TRANSACTIONS, Table)
+                     DAILY_AGENT_METRICS, POLICY_SNAPSHOTS, STORED_PARTS, TICK_AGENT_STATES,
+                     TICK_QUEUE_SNAPSHOTS, TICK_SUMMARIES, Table)
 
 _ARROW_TYPES = {"BIGINT": pa.int64(), "UBIGINT": pa.uint64(), "INTEGER": pa.int32(),
                 "DOUBLE": pa.float64(), "VARCHAR": pa.string(), "BOOLEAN": pa.bool_()}
 
-# Field of each event type that fills the mixed frame's agent_id column (persistence.md 3.2).
-AGENT_FIELD = {et: next((n for n in ("agent_id", "sender_id", "sender") if n in names), None)
-               for et, names in FIELDS.items()}
-HAS_TX = {et: "tx_id" in names for et, names in FIELDS.items()}
-HAS_AMOUNT = {et: "amount" in names for et, names in FIELDS.items()}
-# Event fields naming payments (for the transactions upsert).
-TX_LIST_FIELDS = ("tx_ids", "child_ids", "source_transactions")
-TX_ONE_FIELDS = ("tx_id", "incoming_tx_id", "queued_tx_id")
-
-COLLATERAL_CHANGE = {"CollateralPost": "post", "CollateralWithdraw": "withdraw",
-                     "CollateralTimerWithdrawn": "withdraw"}
-SETTLE_ONE = ("RtgsImmediateSettlement", "Queue2LiquidityRelease", "LsmQueueRetrySettlement")
+#: Events waiting in memory before a flush is forced (bounds a flush's memory on long days).
+DEFAULT_MAX_BUFFERED_EVENTS = 200_000
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
 BUILTIN_POLICY_TYPES = frozenset({"Fifo", "Deadline", "LiquidityAware", "LiquiditySplitting",
@@ -83,18 +82,6 @@ def insert(con, table: Table, columns: dict[str, list], replace: bool = False) -
     # DuckDB reads the local Arrow table by name (a replacement scan): several times cheaper
     # per batch than registering and unregistering a view.
     con.execute(f"{verb} INTO {table.name} ({names}) SELECT {names} FROM _paysim_rows")
-
-
-_FAST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                             allow_nan=False)
-
-
-def details_json(details: dict) -> str:
-    """Canonical JSON of an event's fields; the slow path only for NaN/inf values."""
-    try:
-        return _FAST_JSON.encode(details)
-    except ValueError:
-        return canonical_json(details)
 
 
 def _policy_document(p) -> dict:
@@ -145,74 +132,102 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-class _DayState:
-    """One bank's running figures for the day being recorded (daily_agent_metrics)."""
+def parse_keep(keep) -> tuple[str, ...]:
+    """Normalise ``keep`` (None = everything; a comma string or an iterable of part names).
 
-    __slots__ = ("opening_balance", "min_balance", "max_balance", "peak_overdraft",
-                 "opening_posted", "peak_posted", "q1_peak", "start_costs", "posts",
-                 "withdrawals", "arrivals", "sent", "received", "settled", "dropped")
-
-    def __init__(self, balance: int, posted: int, costs: dict[str, int]):
-        self.opening_balance = balance
-        self.min_balance = balance
-        self.max_balance = balance
-        self.peak_overdraft = max(-balance, 0)
-        self.opening_posted = posted
-        self.peak_posted = posted
-        self.q1_peak = 0
-        self.start_costs = costs
-        self.posts = self.withdrawals = self.arrivals = self.sent = 0
-        self.received = self.settled = self.dropped = 0
+    >>> parse_keep("events,states")
+    ('events', 'states')
+    """
+    if keep is None:
+        return STORED_PARTS
+    parts = keep.split(",") if isinstance(keep, str) else list(keep)
+    parts = [p.strip() for p in parts if p and p.strip()]
+    bad = [p for p in parts if p not in STORED_PARTS]
+    if bad:
+        raise StoreError(f"keep: unknown part {bad[0]!r}; choose from {', '.join(STORED_PARTS)}")
+    return tuple(p for p in STORED_PARTS if p in parts)
 
 
-def _cost_snapshot(state: dict) -> dict[str, int]:
-    return {
-        "liquidity_cost": state["cost_overdraft"], "delay_cost": state["cost_delay"],
-        "collateral_cost": state["cost_collateral"],
-        "split_friction_cost": state["cost_split_friction"],
-        "deadline_penalty_cost": state["cost_deadline_penalty"] + state["cost_eod_penalty"],
-        "liquidity_opportunity_cost": state["cost_liquidity_opportunity"],
-        "total_cost": state["total_cost"],
-    }
+# Payment attributes read per touched payment (one C call each); derived columns in SQL.
+_TX_ATTRS = ("tx_id", "sender_id", "receiver_id", "amount", "priority", "is_divisible",
+             "arrival_tick", "deadline_tick", "settled_tick", "status", "dropped",
+             "overdue_since_tick", "remaining_amount", "delay_cost", "parent_id", "split_index",
+             "rtgs_priority", "rtgs_submission_tick", "declared_rtgs_priority", "settled_by",
+             "original_priority", "withdrawn", "location", "seq")
+_TX_TYPES = {"tx_id": pa.string(), "sender_id": pa.string(), "receiver_id": pa.string(),
+             "status": pa.string(), "parent_id": pa.string(), "rtgs_priority": pa.string(),
+             "declared_rtgs_priority": pa.string(), "settled_by": pa.string(),
+             "is_divisible": pa.bool_(), "dropped": pa.bool_(), "withdrawn": pa.bool_()}
+_TX_SQL = f"""
+    INSERT OR REPLACE INTO transactions (
+        simulation_id, tx_id, sender_id, receiver_id, amount, priority, is_divisible,
+        arrival_tick, arrival_day, deadline_tick, settlement_tick, settlement_day, status,
+        overdue_since_tick, drop_reason, amount_settled, queue1_ticks, queue2_ticks,
+        total_delay_ticks, delay_cost, parent_tx_id, split_index, rtgs_priority,
+        rtgs_submission_tick, declared_rtgs_priority, remaining_amount, settled_by,
+        original_priority, withdrawn, location, tx_order)
+    SELECT $rid, tx_id, sender_id, receiver_id, amount, priority, is_divisible,
+           arrival_tick, arrival_tick // $tpd, deadline_tick, settled_tick, settled_tick // $tpd,
+           s.paysim_status, overdue_since_tick,
+           CASE WHEN dropped THEN 'Expired deadline' END, amount - remaining_amount,
+           q1, q2,
+           greatest(CASE WHEN settled_tick IS NOT NULL AND s.paysim_status = 'settled'
+                         THEN settled_tick ELSE $last END - arrival_tick, 0),
+           delay_cost, parent_id, split_index, rtgs_priority, rtgs_submission_tick,
+           declared_rtgs_priority, remaining_amount, settled_by, original_priority, withdrawn,
+           CASE location WHEN {IN_QUEUE1} THEN 'queue1' WHEN {IN_QUEUE2} THEN 'queue2'
+                         ELSE 'none' END,
+           seq
+    FROM (SELECT *, CASE WHEN dropped THEN 'dropped' WHEN status = '{SETTLED}' THEN 'settled'
+                         WHEN status = '{OVERDUE}' THEN 'overdue' ELSE 'pending' END AS paysim_status
+          FROM _paysim_tx) s"""
 
 
 class RunWriter:
-    """Persists one run. Created by :meth:`paysim_lab.Store.begin_run`."""
+    """Persists one run. Created by :meth:`paysim_lab.Store.begin_run`.
 
-    def __init__(self, store, sim, run_id: str, flush_every: int | None = None):
+    ``flush_every``: also flush after that many ticks; ``keep``: the parts stored (``events``,
+    ``states`` = per-tick bank states, ``queues`` = per-tick queue snapshots; default all);
+    ``max_buffered_events``: flush once that many events wait (bounded memory).
+    """
+
+    def __init__(self, store, sim, run_id: str, flush_every: int | None = None, keep=None,
+                 max_buffered_events: int = DEFAULT_MAX_BUFFERED_EVENTS):
         if flush_every is not None and int(flush_every) < 1:
             raise StoreError(f"flush_every must be a positive number of ticks, got {flush_every}")
+        if int(max_buffered_events) < 1:
+            raise StoreError(f"max_buffered_events must be positive, got {max_buffered_events}")
         self.store = store
         self.sim = sim
         self.run_id = run_id
         self.flush_every = int(flush_every) if flush_every else None
+        self.max_buffered_events = int(max_buffered_events)
+        self.parts = parse_keep(keep)
         self.ticks_per_day = sim.world.ticks_per_day
-        self._buffer: list[TickRecord] = []
-        self._collateral: dict[str, list] = {c: [] for c in COLLATERAL_EVENTS.column_names}
-        self._ticks_stored = 0
         self._status = "running"
         self._closed_at_ticks: int | None = None   # ticks stored when finish/fail last ran
-        self._started = time.perf_counter()
-        self._q1_ticks: dict[str, int] = {}
-        self._q2_ticks: dict[str, int] = {}
-        self._prev_rtgs: list[dict] = []
-        self._day_no: int | None = None
-        self._days: dict[str, _DayState] = {}
-        self._last_state: dict[str, tuple[int, int, dict]] = {}
-        for a in sim.world.agent_list:
-            zero = {"liquidity_cost": 0, "delay_cost": 0, "collateral_cost": 0,
-                    "split_friction_cost": 0, "deadline_penalty_cost": 0,
-                    "liquidity_opportunity_cost": 0, "total_cost": 0}
-            run = a.cost_run
-            if any(run):
-                zero = {"liquidity_cost": run[0], "delay_cost": run[1], "collateral_cost": run[2],
-                        "split_friction_cost": run[6], "deadline_penalty_cost": run[4] + run[5],
-                        "liquidity_opportunity_cost": run[3], "total_cost": sum(run)}
-            self._last_state[a.id] = (a.balance, a.posted_collateral, zero)
+        self._ticks_stored = 0
+        self._q1_ticks: Counter = Counter()
+        self._q2_ticks: Counter = Counter()
+        self._days = DayTracker(run_id, sim.world)
+        # events of records that carry dicts instead of a seq range (records built by hand)
+        self._own_log = EventLog()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._ticks = 0                         # ticks buffered
+        self._events_lo: int | None = None      # seq range of the buffered ticks' events
+        self._events_hi: int | None = None
+        self._log: EventLog | None = None
+        self._touched: set[str] = set()
+        self._summaries = {c: [] for c in TICK_SUMMARIES.column_names}
+        self._states = {c: [] for c in TICK_AGENT_STATES.column_names}
+        self._queues = {c: [] for c in TICK_QUEUE_SNAPSHOTS.column_names}
+        self._days.reset_rows()
 
     def keeps(self, part: str) -> bool:
         """Whether this run stores ``part`` (``events``, ``states`` or ``queues``)."""
-        return True
+        return part in self.parts
 
     # ------------------------------------------------------------------ run start
     def start(self) -> None:
@@ -234,6 +249,7 @@ class RunWriter:
             "total_ticks": w.total_ticks, "scenario_name": sc.name,
             "paysim_version": __version__, "profile": sc.profile,
             "run_info_json": RunInfo.from_sim(sim).to_json(),
+            "stored_parts": ",".join(self.parts),
         }
         snaps = []
         for aid in sorted((sc.agent_policies or {})):
@@ -257,280 +273,165 @@ class RunWriter:
 
     # ------------------------------------------------------------------ per tick
     def add_tick(self, record: TickRecord) -> None:
-        """Buffer one completed tick; flushes after a day's last tick and every flush_every."""
-        self._buffer.append(record)
-        self._collect_collateral(record)
-        if record.summary["is_end_of_day"] or (
-                self.flush_every is not None and len(self._buffer) >= self.flush_every):
+        """Collect one completed tick; flushes after a day's last tick, every flush_every
+        ticks and when max_buffered_events events wait."""
+        log, lo, hi = self._events_of(record)
+        if self._events_lo is None:
+            self._events_lo = lo
+        self._events_hi = hi
+        self._log = log
+        rid, t, d = self.run_id, record.tick, record.day
+        s = self._summaries
+        s["simulation_id"].append(rid)
+        s["tick"].append(t)
+        s["day"].append(d)
+        for n in SUMMARY_COLUMNS:
+            s[n].append(record.summary[n])
+        if self.keeps("states"):
+            st = self._states
+            for a in record.agent_states:
+                st["simulation_id"].append(rid)
+                st["agent_id"].append(a["agent_id"])
+                st["tick"].append(t)
+                st["day"].append(d)
+            for n in AGENT_STATE_COLUMNS:
+                if n != "agent_id":
+                    st[n].extend([a[n] for a in record.agent_states])
+        rtgs_ids, queue1 = self._queue_contents(record)
+        eod = record.summary["is_end_of_day"]
+        self._days.feed(record, log, lo, hi, rtgs_ids, queue1 if eod else None)
+        self._ticks += 1
+        if eod or (self.flush_every is not None and self._ticks >= self.flush_every) or \
+                hi - self._events_lo >= self.max_buffered_events:
             self.flush()
 
-    def _collect_collateral(self, rec: TickRecord) -> None:
-        agents = self.sim.world.agents
-        c = self._collateral
-        for ev in rec.events:
-            action = COLLATERAL_CHANGE.get(ev["event_type"])
-            if action is None:
-                continue
-            amount, after = ev["amount"], ev["new_total"]
-            timer = ev["event_type"] == "CollateralTimerWithdrawn"
-            agent = agents.get(ev["agent_id"])
-            capacity = agent.max_collateral_capacity if agent is not None else None
-            c["id"].append(ev["seq"])
-            c["simulation_id"].append(self.run_id)
-            c["agent_id"].append(ev["agent_id"])
-            c["tick"].append(rec.tick)
-            c["day"].append(rec.day)
-            c["action"].append(action)
-            c["amount"].append(amount)
-            c["reason"].append(ev["original_reason"] if timer else ev["reason"])
-            c["layer"].append("timer" if timer else (ev.get("layer") or "strategic"))
-            c["balance_before"].append(ev.get("balance"))
-            c["posted_collateral_before"].append(after - amount if action == "post"
-                                                 else after + amount)
-            c["posted_collateral_after"].append(after)
-            c["available_capacity_after"].append(None if capacity is None else capacity - after)
+    def _events_of(self, rec: TickRecord) -> tuple[EventLog, int, int]:
+        """Where this tick's events are: the Simulation's log (live records) or our own."""
+        log = getattr(self.sim, "event_log", None)
+        if rec.seq_range is not None and log is not None and rec.seq_range[0] >= log.base:
+            return log, rec.seq_range[0], rec.seq_range[1]
+        lo = self._own_log.end if len(self._own_log) else (
+            rec.events[0]["seq"] if len(rec.events) else self._own_log.end)
+        rows.dict_records_log(list(rec.events), self._own_log)
+        return self._own_log, lo, self._own_log.end
+
+    def _queue_contents(self, rec: TickRecord) -> tuple[list[str], dict[str, list[str]]]:
+        """Queue 2 ids and Queue 1 ids per bank after the tick; counts each payment's queued
+        ticks; queue snapshot rows when kept. From the record's queue rows when it has them,
+        else from the engine (whose state is this tick's end state while the run is live)."""
+        if rec.queues or self.keeps("queues"):
+            rtgs = [q["tx_id"] for q in rec.queues if q["queue_type"] == "rtgs"]
+            queue1: dict[str, list[str]] = {}
+            for q in rec.queues:
+                if q["queue_type"] == "queue1":
+                    queue1.setdefault(q["agent_id"], []).append(q["tx_id"])
+            if self.keeps("queues"):
+                qc = self._queues
+                for q in rec.queues:
+                    qc["simulation_id"].append(self.run_id)
+                    qc["tick"].append(rec.tick)
+                    for n in QUEUE_COLUMNS:
+                        qc[n].append(q[n])
+        else:
+            w = self.sim.world
+            tx_id = attrgetter("tx_id")
+            rtgs = [tx.tx_id for tx in w.queue2 if tx.location == IN_QUEUE2]
+            queue1 = {a.id: list(map(tx_id, a.queue1)) for a in w.agent_list if a.queue1}
+        for ids in queue1.values():
+            self._q1_ticks.update(ids)
+            self._touched.update(ids)
+        self._q2_ticks.update(rtgs)
+        self._touched.update(rtgs)
+        return rtgs, queue1
 
     # ------------------------------------------------------------------ flush
     @property
     def ticks_stored(self) -> int:
         return self._ticks_stored
 
+    @property
+    def buffered_ticks(self) -> int:
+        return self._ticks
+
     def flush(self) -> None:
-        """Write every buffered tick in one transaction (no-op when nothing is buffered)."""
-        if not self._buffer:
+        """Write every buffered tick and ``ticks_run`` in ONE transaction (no-op when nothing
+        is buffered)."""
+        if not self._ticks:
             return
-        buf = self._buffer
-        batch = self._build(buf)
-        ticks = self._ticks_stored + len(buf)
+        ticks = self._ticks_stored + self._ticks
+        batch = self._build()
         con = self.store.connection
 
         def write():
-            for table, cols, replace in batch:
-                insert(con, table, cols, replace=replace)
+            for table, data, replace in batch:
+                if table == "events":
+                    _insert_events(con, self.run_id, self.ticks_per_day, data)
+                elif table == "transactions":
+                    _insert_transactions(con, self.run_id, self.ticks_per_day,
+                                         max(self.sim.world.tick - 1, 0), data)
+                else:
+                    insert(con, table, data, replace=replace)
             con.execute("UPDATE simulations SET ticks_run = ?, status = 'running', "
                         "completed_at = NULL WHERE simulation_id = ?", [ticks, self.run_id])
 
         self.store._transaction(write)
-        self._buffer = []
-        self._collateral = {c: [] for c in COLLATERAL_EVENTS.column_names}
         self._ticks_stored = ticks
+        if self._log is self._own_log:
+            self._own_log.clear()
+        self._reset()
 
-    def _build(self, buf: list[TickRecord]) -> list[tuple[Table, dict, bool]]:
+    def _build(self) -> list[tuple]:
+        log, lo, hi = self._log, self._events_lo, self._events_hi
         rid = self.run_id
-        ev_cols = {c: [] for c in SIMULATION_EVENTS.column_names}
-        reg_cols = {c: [] for c in AGENT_STATE_REGISTERS.column_names}
-        st_cols = {c: [] for c in TICK_AGENT_STATES.column_names}
-        q_cols = {c: [] for c in TICK_QUEUE_SNAPSHOTS.column_names}
-        sum_cols = {c: [] for c in TICK_SUMMARIES.column_names}
-        daily = {c: [] for c in DAILY_AGENT_METRICS.column_names}
-        aqs = {c: [] for c in AGENT_QUEUE_SNAPSHOTS.column_names}
-        touched: set[str] = set()
-        state_names = [c for c in AGENT_STATE_COLUMNS if c != "agent_id"]
-        for rec in buf:
-            t, d = rec.tick, rec.day
-            registers: dict[tuple[str, str], float] = {}
-            for ev in rec.events:
-                et = ev["event_type"]
-                names = FIELDS[et]
-                details = {n: ev.get(n) for n in names}
-                seq = ev["seq"]
-                ev_cols["simulation_id"].append(rid)
-                ev_cols["seq"].append(seq)
-                ev_cols["event_id"].append(f"{rid}:{seq}")
-                ev_cols["tick"].append(t)
-                ev_cols["day"].append(d)
-                ev_cols["event_type"].append(et)
-                af = AGENT_FIELD[et]
-                ev_cols["agent_id"].append(details[af] if af is not None else None)
-                ev_cols["tx_id"].append(details["tx_id"] if HAS_TX[et] else None)
-                amt = details["amount"] if HAS_AMOUNT[et] else None
-                ev_cols["amount"].append(amt if type(amt) is int else None)
-                ev_cols["details"].append(details_json(details))
-                if et == "StateRegisterSet":
-                    # Several writes of one register in one tick (a policy write and the
-                    # end-of-day reset): the row holds the value at the end of the tick.
-                    registers[(details["agent_id"], details["register_key"])] = details["new_value"]
-                for f in TX_ONE_FIELDS:
-                    v = details.get(f)
-                    if v:
-                        touched.add(v)
-                for f in TX_LIST_FIELDS:
-                    v = details.get(f)
-                    if v:
-                        touched.update(v)
-            for (agent, key), value in registers.items():
-                reg_cols["simulation_id"].append(rid)
-                reg_cols["tick"].append(t)
-                reg_cols["agent_id"].append(agent)
-                reg_cols["register_key"].append(key)
-                reg_cols["register_value"].append(float(value))
-            for a in rec.agent_states:
-                st_cols["simulation_id"].append(rid)
-                st_cols["agent_id"].append(a["agent_id"])
-                st_cols["tick"].append(t)
-                st_cols["day"].append(d)
-                for n in state_names:
-                    st_cols[n].append(a[n])
-            for q in rec.queues:
-                q_cols["simulation_id"].append(rid)
-                q_cols["tick"].append(t)
-                for n in QUEUE_COLUMNS:
-                    q_cols[n].append(q[n])
-                tid = q["tx_id"]
-                touched.add(tid)
-                counter = self._q1_ticks if q["queue_type"] == "queue1" else self._q2_ticks
-                counter[tid] = counter.get(tid, 0) + 1
-            s = rec.summary
-            sum_cols["simulation_id"].append(rid)
-            sum_cols["tick"].append(t)
-            sum_cols["day"].append(d)
-            for n in SUMMARY_COLUMNS:
-                sum_cols[n].append(s[n])
-            self._track_day(rec, daily, aqs)
-        batch = [
-            (SIMULATION_EVENTS, ev_cols, False),
-            (AGENT_STATE_REGISTERS, reg_cols, False),
-            (COLLATERAL_EVENTS, self._collateral, False),
-            (TICK_AGENT_STATES, st_cols, False),
-            (TICK_QUEUE_SNAPSHOTS, q_cols, False),
-            (TICK_SUMMARIES, sum_cols, False),
-            (TRANSACTIONS, self._transaction_rows(touched), True),
-            (DAILY_AGENT_METRICS, daily, False),
-            (AGENT_QUEUE_SNAPSHOTS, aqs, False),
-        ]
+        batch: list[tuple] = []
+        touched = self._touched
+        if log is not None and hi > lo:
+            rows.touched_payments(log, lo, hi, touched)
+            if self.keeps("events"):
+                events = rows.event_table(log, lo, hi)
+                if events is not None:
+                    batch.append(("events", events, False))
+                regs = rows.register_rows(log, lo, hi)
+                if regs:
+                    batch.append((AGENT_STATE_REGISTERS, {
+                        "simulation_id": [rid] * len(regs), "tick": [r[0] for r in regs],
+                        "agent_id": [r[1] for r in regs], "register_key": [r[2] for r in regs],
+                        "register_value": [r[3] for r in regs]}, False))
+                capacity = {a.id: a.max_collateral_capacity for a in self.sim.world.agent_list}
+                coll = rows.collateral_rows(log, lo, hi, capacity)
+                if coll:
+                    tpd = self.ticks_per_day
+                    cols = list(zip(*coll))
+                    batch.append((COLLATERAL_EVENTS, {
+                        "id": cols[0], "simulation_id": [rid] * len(coll), "agent_id": cols[1],
+                        "tick": cols[2], "day": [t // tpd for t in cols[2]],
+                        "action": cols[3], "amount": cols[4], "reason": cols[5],
+                        "layer": cols[6], "balance_before": cols[7],
+                        "posted_collateral_before": cols[8], "posted_collateral_after": cols[9],
+                        "available_capacity_after": cols[10]}, False))
+        if self.keeps("states"):
+            batch.append((TICK_AGENT_STATES, self._states, False))
+        if self.keeps("queues"):
+            batch.append((TICK_QUEUE_SNAPSHOTS, self._queues, False))
+        batch.append((TICK_SUMMARIES, self._summaries, False))
+        batch.append(("transactions", self._transaction_table(touched), True))
+        batch.append((DAILY_AGENT_METRICS, self._days.rows, False))
+        batch.append((AGENT_QUEUE_SNAPSHOTS, self._days.queues, False))
         return batch
 
-    # ------------------------------------------------------------------ daily metrics
-    def _track_day(self, rec: TickRecord, daily: dict, aqs: dict) -> None:
-        if rec.day != self._day_no:
-            self._day_no = rec.day
-            self._days = {aid: _DayState(bal, posted, costs)
-                          for aid, (bal, posted, costs) in self._last_state.items()}
-        days = self._days
-        txs = self.sim.world.txs
-        for a in rec.agent_states:
-            ds = days.get(a["agent_id"])
-            if ds is None:
-                continue
-            bal = a["balance"]
-            ds.min_balance = min(ds.min_balance, bal)
-            ds.max_balance = max(ds.max_balance, bal)
-            ds.peak_overdraft = max(ds.peak_overdraft, a["credit_used"])
-            ds.peak_posted = max(ds.peak_posted, a["posted_collateral"])
-            ds.q1_peak = max(ds.q1_peak, a["queue1_count"])
-            self._last_state[a["agent_id"]] = (bal, a["posted_collateral"], _cost_snapshot(a))
-
-        def bump(agent, attr, n=1):
-            ds = days.get(agent)
-            if ds is not None:
-                setattr(ds, attr, getattr(ds, attr) + n)
-
-        def settled(tid):
-            tx = txs.get(tid)
-            if tx is not None:
-                bump(tx.sender_id, "settled")
-                bump(tx.receiver_id, "received")
-
-        for ev in rec.events:
-            et = ev["event_type"]
-            if et == "Arrival":
-                tx = txs.get(ev["tx_id"])
-                if tx is None or tx.parent_id is None:
-                    bump(ev["sender_id"], "arrivals")
-            elif et == "PolicySubmit":
-                bump(ev["agent_id"], "sent")
-            elif et == "PolicySplit":
-                bump(ev["agent_id"], "sent", len(ev["child_ids"] or ()))
-            elif et == "PolicyDrop":
-                bump(ev["agent_id"], "dropped")
-            elif et in SETTLE_ONE:
-                bump(ev["sender"], "settled")
-                bump(ev["receiver"], "received")
-            elif et == "LsmBilateralOffset":
-                if ev.get("settled", True):
-                    for tid in ev["tx_ids"]:
-                        settled(tid)
-            elif et == "LsmCycleSettlement":
-                for tid in ev["tx_ids"]:
-                    settled(tid)
-            elif et == "EntryDispositionOffset":
-                if ev.get("settled", True):
-                    pair = {ev["agent_a"], ev["agent_b"]}
-                    for q in self._prev_rtgs:
-                        tx = txs.get(q["tx_id"])
-                        if (tx is not None and {tx.sender_id, tx.receiver_id} == pair
-                                and tx.settled_tick == rec.tick
-                                and tx.settled_by == "lsm_bilateral"):
-                            settled(q["tx_id"])
-            elif et in ("CollateralPost",):
-                bump(ev["agent_id"], "posts")
-            elif et in ("CollateralWithdraw", "CollateralTimerWithdrawn"):
-                bump(ev["agent_id"], "withdrawals")
-        self._prev_rtgs = [q for q in rec.queues if q["queue_type"] == "rtgs"]
-        if not rec.summary["is_end_of_day"]:
-            return
-        rid = self.run_id
-        agents = self.sim.world.agents
-        for a in rec.agent_states:
-            aid = a["agent_id"]
-            ds = days.get(aid)
-            if ds is None:
-                continue
-            now = _cost_snapshot(a)
-            agent = agents.get(aid)
-            row = {
-                "simulation_id": rid, "agent_id": aid, "day": rec.day,
-                "opening_balance": ds.opening_balance, "closing_balance": a["balance"],
-                "min_balance": ds.min_balance, "max_balance": ds.max_balance,
-                "unsecured_cap": a["unsecured_cap"], "peak_overdraft": ds.peak_overdraft,
-                "opening_posted_collateral": ds.opening_posted,
-                "closing_posted_collateral": a["posted_collateral"],
-                "peak_posted_collateral": ds.peak_posted,
-                "collateral_capacity": agent.max_collateral_capacity if agent else None,
-                "num_collateral_posts": ds.posts, "num_collateral_withdrawals": ds.withdrawals,
-                "num_arrivals": ds.arrivals, "num_sent": ds.sent, "num_received": ds.received,
-                "num_settled": ds.settled, "num_dropped": ds.dropped,
-                "queue1_peak_size": ds.q1_peak, "queue1_eod_size": a["queue1_count"],
-            }
-            for k, v in now.items():
-                row[k] = v - ds.start_costs.get(k, 0)
-            for k, v in row.items():
-                daily[k].append(v)
-        for q in rec.queues:
-            if q["queue_type"] == "queue1":
-                aqs["simulation_id"].append(rid)
-                aqs["agent_id"].append(q["agent_id"])
-                aqs["day"].append(rec.day)
-                aqs["queue_type"].append("queue1")
-                aqs["position"].append(q["position"])
-                aqs["transaction_id"].append(q["tx_id"])
-
-    # ------------------------------------------------------------------ transactions
-    def _transaction_rows(self, touched: set[str]) -> dict[str, list]:
-        names = TRANSACTIONS.column_names
-        cols = {c: [] for c in names}
+    def _transaction_table(self, touched: set[str]) -> pa.Table | None:
         w = self.sim.world
         txs = [w.txs[t] for t in touched if t in w.txs]
-        txs.sort(key=lambda tx: tx.seq)
-        tpd = w.ticks_per_day
-        last_tick = max(w.tick - 1, 0)
-        for tx in txs:
-            status = transaction_status(tx)
-            reason = "Expired deadline" if status == "dropped" else None
-            st = tx.settled_tick
-            end = st if (st is not None and status == "settled") else last_tick
-            row = (self.run_id, tx.tx_id, tx.sender_id, tx.receiver_id, tx.amount, tx.priority,
-                   bool(tx.is_divisible), tx.arrival_tick, tx.arrival_tick // tpd,
-                   tx.deadline_tick, st, None if st is None else st // tpd, status,
-                   tx.overdue_since_tick, reason, tx.amount - tx.remaining_amount,
-                   self._q1_ticks.get(tx.tx_id, 0), self._q2_ticks.get(tx.tx_id, 0),
-                   max(end - tx.arrival_tick, 0), tx.delay_cost, tx.parent_id, tx.split_index,
-                   tx.rtgs_priority, tx.rtgs_submission_tick, tx.declared_rtgs_priority,
-                   tx.remaining_amount, tx.settled_by, tx.original_priority,
-                   bool(tx.withdrawn), transaction_location(tx), tx.seq)
-            for name, v in zip(names, row):
-                cols[name].append(v)
-        return cols
+        if not txs:
+            return None
+        txs.sort(key=attrgetter("seq"))
+        cols = list(zip(*map(attrgetter(*_TX_ATTRS), txs)))
+        arrays = {name: pa.array(col, type=_TX_TYPES.get(name, pa.int64()))
+                  for name, col in zip(_TX_ATTRS, cols)}
+        ids = cols[0]
+        arrays["q1"] = pa.array(list(map(self._q1_ticks.__getitem__, ids)), type=pa.int64())
+        arrays["q2"] = pa.array(list(map(self._q2_ticks.__getitem__, ids)), type=pa.int64())
+        return pa.table(arrays)
 
     # ------------------------------------------------------------------ run end
     def _close(self, sim, status: str, error: str | None) -> None:
@@ -556,7 +457,7 @@ class RunWriter:
 
     def finish(self, sim) -> None:
         """Final flush; status ``completed`` with totals. Safe to call more than once."""
-        if self._status == "completed" and not self._buffer and \
+        if self._status == "completed" and not self._ticks and \
                 self._closed_at_ticks == self._ticks_stored:
             return
         self.flush()
@@ -568,8 +469,8 @@ class RunWriter:
         try:
             self.flush()
         except Exception as flush_exc:  # keep the original error; note the lost ticks
-            error += f" (and {len(self._buffer)} buffered ticks could not be stored: {flush_exc})"
-            self._buffer = []
+            error += f" (and {self._ticks} buffered ticks could not be stored: {flush_exc})"
+            self._reset()
         try:
             self._close(sim, "failed", error)
         except Exception:
@@ -586,3 +487,18 @@ class RunWriter:
             "policy_hash": [sha256(doc)], "policy_json": [doc], "created_by": ["manual"]},
             replace=True))
 
+
+def _insert_events(con, run_id: str, tpd: int, _paysim_events: pa.Table) -> None:
+    # the run id, event id and day are computed by DuckDB over the whole batch
+    con.execute(
+        "INSERT INTO simulation_events (simulation_id, seq, event_id, tick, day, event_type, "
+        "agent_id, tx_id, amount, details) SELECT $rid, seq, $rid || ':' || seq::VARCHAR, "
+        "tick, tick // $tpd, event_type, agent_id, tx_id, amount, details "
+        "FROM _paysim_events", {"rid": run_id, "tpd": tpd})
+
+
+def _insert_transactions(con, run_id: str, tpd: int, last_tick: int,
+                         _paysim_tx: pa.Table | None) -> None:
+    if _paysim_tx is None:
+        return
+    con.execute(_TX_SQL, {"rid": run_id, "tpd": tpd, "last": last_tick})

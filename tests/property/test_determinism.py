@@ -53,7 +53,7 @@ if __name__ == "__main__":
     source, ticks = sys.argv[1], int(sys.argv[2])
     sim = psl.Simulation.from_file(source)
     sim.run(ticks=ticks)
-    print(digest(sim), sim.current_tick, len(sim.world.events))
+    print(digest(sim), sim.current_tick, sim.events_emitted)
 """
 
 
@@ -93,8 +93,8 @@ def test_same_scenario_and_seed_give_identical_runs_in_processes_with_different_
         assert len(set(runs.values())) == 1, f"{source.name}: {runs}"
         sim = psl.Simulation.from_file(source)
         sim.run(ticks=ticks)
-        assert runs["1"] == f"{digest(sim)} {ticks} {len(sim.world.events)}"
-        assert len({rec[0] for rec in sim.world.events}) == kinds   # event types that occur
+        assert runs["1"] == f"{digest(sim)} {ticks} {sim.events_emitted}"
+        assert len({rec[0] for _, rec in sim.event_records()}) == kinds  # event types that occur
 
 
 @pytest.mark.parametrize("name", psl.data.list_scenarios())
