@@ -1,101 +1,186 @@
-"""How fast runs reach DuckDB: events/s written, and run time with and without a store.
+"""What persisting a run costs: persisted vs unpersisted, time and peak memory side by side.
 
 Usage::
 
-    python benchmarks/bench_store.py                       # largest bundled scenario
-    python benchmarks/bench_store.py --scenario advanced_policy_crisis --repeat 3
-    python benchmarks/bench_store.py --file runs.duckdb    # a file store instead of memory
+    python benchmarks/bench_store.py                    # 1,000-bank day + target2_crisis_25day
+    python benchmarks/bench_store.py --banks 200        # a smaller synthetic day
+    python benchmarks/bench_store.py --keep events,states --flush-every 10
+    python benchmarks/bench_store.py --skip-target2
+    python benchmarks/bench_store.py --ingest          # DuckDB alone: keys and indexes
 
-Two measurements:
+Each case runs in its own subprocess, so peak RSS (``ru_maxrss``) is that case's alone:
 
-* **write**: the tick records of a finished run are fed again through a fresh ``RunWriter``
-  (buffering, row building, Arrow inserts, one transaction per day); events/s = events stored
-  / time spent in the writer. This isolates the store from the engine.
-* **end to end**: the same scenario run with and without ``store=``; the difference is what
-  persistence costs a user.
+* **synthetic day**: a generated core-periphery RTGS day (1,000 banks, 350 payments per bank:
+  ~351,000 payments, ~1.4 million events, the size of a TARGET2 business day), run without a
+  store and with a DuckDB file store (``Store(path)``, default keep, default flushing). The
+  unpersisted case also times ``sim.events`` (the mixed DataFrame of every event).
+* **target2_crisis_25day**: the SimCash example (compat="simcash"; 2,500 ticks, ~710,000
+  events, ~2 million queue-snapshot rows), without and with a file store; skipped when the
+  SimCash examples are absent.
+
+Times are wall seconds of building the simulation, running it and (persisted) closing the
+store; loading the scenario is the same for both and is reported apart.
 """
 from __future__ import annotations
 
 import argparse
-import statistics
+import json
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-import paysim_lab as psl
+HERE = Path(__file__).resolve().parent
+TARGET2 = HERE.parents[1] / "shared" / "simcash" / "examples" / "configs" / "target2_crisis_25day.yaml"
 
 
-def largest_bundled() -> str:
-    sizes = {}
-    for name in psl.data.list_scenarios():
-        sim = psl.Simulation.from_file(psl.data.scenario_path(name))
-        sim.run()
-        sizes[name] = len(sim.events)
-    return max(sizes, key=sizes.get)
+def _scenario(case: str, banks: int):
+    import paysim_lab as psl
+    from paysim_lab.synthetic import synthetic_scenario
+    if case == "synthetic":
+        return psl.load_scenario(synthetic_scenario(banks=banks, payments_per_day=banks * 350,
+                                                    days=1, lsm=True, seed=1))
+    return psl.load_scenario(TARGET2, compat="simcash")
 
 
-def record_run(path):
-    sim = psl.Simulation.from_file(path)
-    records = []
-    sim.add_listener(records.append)
-    sim.run()
-    return sim, records
-
-
-def bench_write(path, file: str | None) -> tuple[float, int, int]:
-    done, records = record_run(path)
-    n_events = sum(len(r.events) for r in records)
-    with tempfile.TemporaryDirectory() as tmp:
-        target = file or ":memory:"
-        if target != ":memory:":
-            target = str(Path(tmp) / Path(file).name)
-        with psl.Store(target) as store:
-            fresh = psl.Simulation.from_file(path)
-            writer = store.begin_run(fresh)
-            writer.sim = done        # payments' final state, as after a live run
-            started = time.perf_counter()
-            for rec in records:
-                writer.add_tick(rec)
-            writer.finish(done)
-            elapsed = time.perf_counter() - started
-            stored = store.sql("SELECT count(*) n FROM simulation_events")["n"][0]
-    assert stored == n_events
-    return elapsed, n_events, len(records)
-
-
-def bench_end_to_end(path) -> tuple[float, float]:
+def one_case(case: str, persist: bool, banks: int, keep: str | None, flush_every: int | None,
+             frame: bool) -> dict:
+    """Run one case in this process; the numbers as a dict."""
+    import paysim_lab as psl
+    warnings.simplefilter("ignore")
     t0 = time.perf_counter()
-    psl.Simulation.from_file(path).run()
-    plain = time.perf_counter() - t0
-    with psl.Store(":memory:") as store:
+    sc = _scenario(case, banks)
+    load_s = time.perf_counter() - t0
+    out: dict = {"case": case, "persist": persist, "load_s": load_s}
+    with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        psl.Simulation.from_file(path, store=store).run()
-        stored = time.perf_counter() - t0
-    return plain, stored
+        if persist:
+            store = psl.Store(Path(tmp) / "runs.duckdb", keep=keep, flush_every=flush_every)
+            sim = psl.Simulation(sc, store=store)
+        else:
+            store = None
+            sim = psl.Simulation(sc)
+        try:
+            sim.run()
+        except (psl.SimulationError, psl.PolicyRuntimeError) as exc:   # a scenario may abort
+            out["error"] = f"{type(exc).__name__} at tick {sim.current_tick}"
+        if store is not None:
+            store.close()
+            out["db_mib"] = (Path(tmp) / "runs.duckdb").stat().st_size / 2**20
+        out["run_s"] = time.perf_counter() - t0
+        out["events"] = sim.events_emitted
+        out["ticks"] = sim.current_tick
+        # peak memory of the run itself (before any DataFrame is built)
+        out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        if frame:
+            t0 = time.perf_counter()
+            n = len(sim.events)
+            out["events_frame_s"] = time.perf_counter() - t0
+            assert n == sim.events_emitted
+    return out
+
+
+def ingest(rows: int = 1_400_000, batch: int = 140_000) -> None:
+    """DuckDB alone: append event-shaped Arrow batches to a table without a key, with the
+    (simulation_id, seq) primary key, and with the key plus the four indexes of schema v2."""
+    import duckdb
+    import numpy as np
+    import pyarrow as pa
+    seq = np.arange(rows, dtype=np.int64)
+    types = np.array(["Arrival", "PolicySubmit", "RtgsSubmission", "RtgsImmediateSettlement"],
+                     dtype=object)
+    table = pa.table({
+        "simulation_id": pa.array(np.full(rows, "sim-0123abcd", dtype=object)),
+        "seq": seq, "tick": seq // 14_000, "event_type": pa.array(types[seq % 4]),
+        "agent_id": pa.array([f"BANK_{i % 1000:04d}" for i in range(rows)]),
+        "tx_id": pa.array([f"tx_{i // 4:08d}" for i in range(rows)]), "amount": seq,
+        "details": pa.array(np.full(rows, '{"amount":123456,"deadline":55,"priority":5,'
+                                    '"receiver_id":"BANK_0001","sender_id":"BANK_0002",'
+                                    '"tx_id":"tx_00001234"}', dtype=object))})
+    print(f"DuckDB ingest of {rows:,} event rows in batches of {batch:,} (one transaction each):")
+    for label, key, indexes in (("no key", "", False), ("primary key", ", PRIMARY KEY "
+                                "(simulation_id, seq)", False),
+                                ("key + 4 indexes", ", PRIMARY KEY (simulation_id, seq)", True)):
+        con = duckdb.connect()
+        con.execute("CREATE TABLE e (simulation_id VARCHAR, seq BIGINT, tick BIGINT, "
+                    f"event_type VARCHAR, agent_id VARCHAR, tx_id VARCHAR, amount BIGINT, "
+                    f"details VARCHAR{key})")
+        if indexes:
+            for c in ("tick", "event_type", "agent_id", "tx_id"):
+                con.execute(f"CREATE INDEX i_{c} ON e (simulation_id, {c})")
+        t0 = time.perf_counter()
+        for start in range(0, rows, batch):
+            part = table.slice(start, batch)   # noqa: F841  (read by DuckDB by name)
+            con.execute("BEGIN")
+            con.execute("INSERT INTO e SELECT * FROM part")
+            con.execute("COMMIT")
+        secs = time.perf_counter() - t0
+        print(f"  {label:16} {secs:6.2f} s  {rows / secs:>10,.0f} rows/s")
+        con.close()
+
+
+def run_case(args, case: str, persist: bool, frame: bool = False) -> dict:
+    cmd = [sys.executable, __file__, "--one", case, "--banks", str(args.banks)]
+    if persist:
+        cmd.append("--persist")
+    if frame:
+        cmd.append("--frame")
+    if args.keep:
+        cmd += ["--keep", args.keep]
+    if args.flush_every:
+        cmd += ["--flush-every", str(args.flush_every)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{case} (persist={persist}) failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scenario", help="bundled scenario name or path (default: largest)")
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--file", help="write to a DuckDB file (in a temp folder) instead of memory")
+    ap.add_argument("--banks", type=int, default=1000)
+    ap.add_argument("--keep", help="parts to store (Store(keep=...)), default all")
+    ap.add_argument("--flush-every", type=int, help="Store(flush_every=...)")
+    ap.add_argument("--skip-target2", action="store_true")
+    ap.add_argument("--ingest", action="store_true",
+                    help="only DuckDB's ingest speed without / with keys and indexes")
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    ap.add_argument("--persist", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--frame", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    warnings.simplefilter("ignore")
-    name = args.scenario or largest_bundled()
-    path = Path(name) if Path(name).exists() else psl.data.scenario_path(name)
-    writes = [bench_write(path, args.file) for _ in range(args.repeat)]
-    best = min(w[0] for w in writes)
-    _, n_events, n_ticks = writes[0]
-    e2e = [bench_end_to_end(path) for _ in range(args.repeat)]
-    plain = statistics.median(e[0] for e in e2e)
-    stored = statistics.median(e[1] for e in e2e)
-    print(f"scenario: {name} ({n_ticks} ticks, {n_events} events)")
-    print(f"store: {args.file or ':memory:'}")
-    print(f"write: best {best:.3f}s of {args.repeat} -> {n_events / best:,.0f} events/s, "
-          f"{n_ticks / best:,.0f} ticks/s")
-    print(f"end to end (median): without store {plain:.3f}s, with store {stored:.3f}s "
-          f"(+{stored - plain:.3f}s)")
+    if args.ingest:
+        ingest()
+        return
+    if args.one:
+        print(json.dumps(one_case(args.one, args.persist, args.banks, args.keep,
+                                  args.flush_every, args.frame)))
+        return
+    cases = [("synthetic", f"synthetic {args.banks}-bank day")]
+    if not args.skip_target2:
+        if TARGET2.exists():
+            cases.append(("target2", "target2_crisis_25day"))
+        else:
+            print(f"target2_crisis_25day skipped: {TARGET2} not found")
+    print(f"store: DuckDB file, keep={args.keep or 'all'}, "
+          f"flush_every={args.flush_every or 'default'}")
+    print(f"{'case':28} {'events':>10} {'plain s':>8} {'stored s':>9} {'ratio':>6} "
+          f"{'plain MiB':>10} {'stored MiB':>11} {'ratio':>6} {'db MiB':>7}")
+    frames = []
+    for case, label in cases:
+        plain = run_case(args, case, False, frame=(case == "synthetic"))
+        stored = run_case(args, case, True)
+        if "events_frame_s" in plain:
+            frames.append((label, plain["events"], plain["events_frame_s"]))
+        note = f"  ({stored['error']})" if "error" in stored else ""
+        print(f"{label:28} {plain['events']:>10,} {plain['run_s']:>8.2f} {stored['run_s']:>9.2f} "
+              f"{stored['run_s'] / plain['run_s']:>5.2f}x {plain['peak_rss_mib']:>10.0f} "
+              f"{stored['peak_rss_mib']:>11.0f} "
+              f"{stored['peak_rss_mib'] / plain['peak_rss_mib']:>5.2f}x "
+              f"{stored.get('db_mib', 0):>7.0f}{note}")
+    for label, n, secs in frames:
+        print(f"sim.events of the {label}: {secs:.2f} s for {n:,} events")
 
 
 if __name__ == "__main__":

@@ -92,8 +92,8 @@ def mixed_frame(log: EventLog, first_seq: int, ticks_per_day: int) -> pd.DataFra
 def of_type_frame(ticks, seqs, ticks_per_day: int, names, columns) -> pd.DataFrame:
     """The ``events_of`` frame: tick, day, seq, then one column per field (tidy dtypes).
 
-    >>> of_type_frame([3], [7], 10, ("tx_id",), [["tx_1"]]).iloc[0].tolist()
-    [3, 0, 7, 'tx_1']
+    >>> of_type_frame([3], [7], 10, ("tx_id",), [["tx_1"]]).to_dict("records")
+    [{'tick': 3, 'day': 0, 'seq': 7, 'tx_id': 'tx_1'}]
     """
     tick = np.fromiter(ticks, dtype=np.int64, count=len(ticks))
     data = {"tick": int64(tick), "day": int64(tick // ticks_per_day),

@@ -20,6 +20,7 @@ from paysim_lab.store.rows import details_column, event_table
     [None, 1, "x", True, False, 2.5, 1e-7, 1e21, -0.0],
     [math.nan, math.inf, -math.inf, [1.0, math.nan], {"b": 1, "a": [None]}],
     [[], ["tx_1", "tx_2"], None, {"k": "ü"}],
+    [True, False, None], [None, "a"], [None, 7], [1, True], [0, False, None],
 ])
 def test_each_value_is_encoded_as_inside_the_canonical_json_of_its_event(values):
     assert json_column(values) == [canonical_json({"v": v})[5:-1] for v in values]
@@ -37,7 +38,7 @@ def test_details_and_columns_follow_the_catalog_for_every_event_type():
         expected = [canonical_json(dict(zip(tc.names, r[2:]))) for r in recs
                     if r[0] == tc.event_type]
         assert details_column(tc, a, b) == expected
-    table = event_table(log, 0, log.end)
+    table = event_table(log, 0, log.end).sort_by("seq")
     assert table.column("seq").to_pylist() == list(range(len(recs)))
     assert table.column("event_type").to_pylist() == [r[0] for r in recs]
 
