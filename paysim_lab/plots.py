@@ -256,22 +256,27 @@ def _scan_sim(sim, wanted: dict[str, dict]) -> dict[str, pd.DataFrame]:
             raise ValueError(f"{et} has no field(s) {', '.join(unknown)}")
         # a record is (type, tick, *fields)
         checks[et] = [(names.index(k) + 2, v) for k, v in where.items()]
-    rows: dict[str, list] = {et: [] for et in wanted}
-    get = checks.get
-    log = getattr(sim, "_log", None)
-    # the in-memory log directly when the simulation has one (a generator per record costs
-    # more than the scan itself on a run of 700,000 events)
-    pairs = (enumerate(log, sim._seq_base) if isinstance(log, list)
-             else sim.event_records())
-    for seq, rec in pairs:
-        check = get(rec[0])
-        if check is not None and (not check or all(rec[i] == v for i, v in check)):
-            rows[rec[0]].append((rec[1], seq) + rec[2:])
+    log = getattr(sim, "event_log", None)      # a Simulation's columnar event log
     out = {}
-    for et, got in rows.items():
-        cols = ["tick", "seq", *FIELDS[et]]
-        out[et] = pd.DataFrame({c: pd.Series([r[i] for r in got], dtype="object")
-                                for i, c in enumerate(cols)})
+    for et, check in checks.items():
+        names = ["tick", "seq", *FIELDS[et]]
+        if log is not None:
+            # the type's own columns: no pass over the other types' events
+            tc = log.by_type.get(et)
+            cols = ([list(tc.ticks), list(tc.seqs), *tc.fields] if tc is not None
+                    else [[] for _ in names])
+        else:                                   # a StoredRun: its events_of frame
+            frame = sim.events_of(et)
+            cols = [[None if _na(v) else v for v in frame[c].tolist()] for c in names]
+        keep = None
+        for i, v in check:                      # i: position in the record (type, tick, ...)
+            col = cols[i]
+            hit = [x == v for x in col]
+            keep = hit if keep is None else [a and b for a, b in zip(keep, hit)]
+        if keep is not None:
+            cols = [[x for x, k in zip(col, keep) if k] for col in cols]
+        out[et] = pd.DataFrame({c: pd.Series(list(col), dtype="object")
+                                for c, col in zip(names, cols)})
     return out
 
 
