@@ -132,8 +132,10 @@ def _damage(stored: Path, how: str) -> Path:
         out.write_bytes(data[: len(data) // 2])
     elif how == "scrambled":
         b = bytearray(data)
-        for i in range(len(b) // 3, len(b) // 3 + 20_000):
-            b[i] = (b[i] * 7 + 13) % 256
+        # several places: a file has unused blocks, and which ones depends on the layout
+        for start in (len(b) // 10, len(b) // 3, 2 * len(b) // 3):
+            for i in range(start, start + 20_000):
+                b[i] = (b[i] * 7 + 13) % 256
         out.write_bytes(bytes(b))
     else:
         out.write_bytes(b"this is not a database\n" * 1000)
