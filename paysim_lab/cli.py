@@ -265,7 +265,7 @@ def run(scenario, ticks, seed, compat, verbose, persist, run_id, events_out, sum
                 sim.add_listener(dump)
             n = sim.total_ticks if ticks is None else min(ticks, sim.total_ticks)
             started = time.perf_counter()
-            sim.run(ticks=n, progress=progress)
+            sim.advance(ticks=n, progress=progress)
             wall = time.perf_counter() - started
             if store is not None and not sim.done:
                 store.finish_run(sim)

@@ -9,14 +9,14 @@ from __future__ import annotations
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-import pandas as pd
+if TYPE_CHECKING:   # pandas loads on the first frame asked for: `paysim run` never needs it
+    import pandas as pd
 
 from .engine.build import build_engine, set_liquidity_fraction
 from .engine.events import FIELDS
 from .engine.state import COST_KINDS
-from .event_frames import mixed_frame, of_type_frame
 from .eventlog import EventLog
 from .errors import PolicyWarning, SimulationError, SimulationFinished
 from .records import (HISTORY_COLUMNS, TRANSACTION_COLUMNS, EventDicts, TickRecord, agent_state,
@@ -160,14 +160,28 @@ class Simulation:
 
     def run(self, ticks: int | None = None, progress: bool = False) -> pd.DataFrame:
         """Run to the end (or ``ticks`` more ticks); DataFrame of the events of those ticks."""
+        first = self._events.end
+        self.advance(ticks, progress=progress)
+        return self._events_frame(first)
+
+    def advance(self, ticks: int | None = None, progress: bool = False) -> int:
+        """Like :meth:`run`, without building a DataFrame of the events; the ticks run.
+
+        For batch work (sweeps, the command line, long runs read later from a store or
+        through ``events_of``), where a frame of every event would only cost time and memory.
+
+        >>> import paysim_lab as psl
+        >>> sim = psl.Simulation(psl.data.scenario_path("two_bank_teaching"))
+        >>> sim.advance(5), sim.current_tick
+        (5, 5)
+        """
         remaining = self.total_ticks - self.current_tick
         n = remaining if ticks is None else min(ticks, remaining)
-        first = self._events.end
         if n > 0:
             self._run_ticks(n, progress=progress)
         elif ticks is None and self._writer is not None:
             self._writer.finish(self)
-        return self._events_frame(first)
+        return max(n, 0)
 
     def _run_ticks(self, n: int, progress: bool) -> None:
         if self._failed is not None:
@@ -268,6 +282,7 @@ class Simulation:
         return self._events.records(first_seq)
 
     def _events_frame(self, first_seq: int) -> pd.DataFrame:
+        from .event_frames import mixed_frame
         return mixed_frame(self._events, first_seq, self.world.ticks_per_day)
 
     def events_of(self, event_type: str) -> pd.DataFrame:
@@ -275,11 +290,13 @@ class Simulation:
         if event_type not in FIELDS:
             raise ValueError(f"unknown event type {event_type!r}; known: {', '.join(sorted(FIELDS))}")
         tc = self._events.columns(event_type)
+        from .event_frames import of_type_frame
         return of_type_frame(tc.ticks, tc.seqs, self.world.ticks_per_day, tc.names, tc.fields)
 
     # ---------------------------------------------------------------- state
     def agents(self) -> pd.DataFrame:
         """One row per bank with its current state."""
+        import pandas as pd
         rows = []
         for a in self.world.agent_list:
             b = a.release_budget
@@ -299,6 +316,7 @@ class Simulation:
 
     def history(self) -> pd.DataFrame:
         """One row per bank per completed tick (tidy, long)."""
+        import pandas as pd
         frame = pd.DataFrame.from_records(self._history, columns=list(HISTORY_COLUMNS))
         at = HISTORY_COLUMNS.index("release_budget_remaining")
         frame["release_budget_remaining"] = _int64_column([r[at] for r in self._history])
@@ -310,6 +328,7 @@ class Simulation:
         ``status`` is ``pending``, ``settled``, ``overdue`` or ``dropped`` (the store's
         vocabulary; ``store.transactions(run_id)`` has the same columns).
         """
+        import pandas as pd
         status, where = transaction_status, transaction_location
         rows = [(tx.tx_id, tx.parent_id, tx.sender_id, tx.receiver_id, tx.amount,
                  tx.remaining_amount, tx.priority, tx.original_priority, tx.arrival_tick,
@@ -325,6 +344,7 @@ class Simulation:
 
     def costs(self) -> pd.DataFrame:
         """Run-total costs per bank: one column per cost kind, plus ``penalty`` and ``total``."""
+        import pandas as pd
         rows = []
         for a in self.world.agent_list:
             row = {"agent_id": a.id}
@@ -345,6 +365,7 @@ class Simulation:
 
     def state_registers(self) -> pd.DataFrame:
         """Current state registers: one row per bank and register."""
+        import pandas as pd
         rows = [(a.id, k, v) for a in self.world.agent_list
                 for k, v in sorted(a.state_registers.items())]
         return pd.DataFrame.from_records(rows, columns=["agent_id", "key", "value"])
@@ -478,6 +499,7 @@ def _builtin_policy_agents(sc) -> frozenset[str]:
 def _int64_column(values: list) -> pd.arrays.IntegerArray:
     """Nullable Int64 straight from Python ints (a budget of 2**63 - 1 must not pass through
     float64, where it rounds to 2**63 and no longer fits)."""
+    import pandas as pd
     return pd.array(values, dtype="Int64")
 
 

@@ -146,7 +146,7 @@ def run_one(scenario, seed: int, metrics: Metrics | None = None, store=None) -> 
     sim = None
     try:
         sim = Simulation(scenario, seed=seed, store=store)
-        sim.run()
+        sim.advance()
         summary = sim.summary()
         for key in SUMMARY_COLUMNS:
             row[key] = summary.get(key)

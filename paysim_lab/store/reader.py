@@ -275,11 +275,11 @@ def verify(con, run_id: str) -> VerifyResult:
                           "ORDER BY snapshot_tick, agent_id", [run_id]).fetchall()
     for tick, agent_id, doc in changes:
         if tick > sim.current_tick:
-            sim.run(ticks=min(tick, ticks) - sim.current_tick)
+            sim.advance(ticks=min(tick, ticks) - sim.current_tick)
         if tick <= ticks:
             sim.set_policy(agent_id, json.loads(doc))
     if ticks > sim.current_tick:
-        sim.run(ticks=ticks - sim.current_tick)
+        sim.advance(ticks=ticks - sim.current_tick)
     fresh = ((seq, rec[0], rec[1], canonical_json(dict(zip(FIELDS[rec[0]], rec[2:]))))
              for seq, rec in sim.event_records(0))
     cur = con.execute("SELECT seq, event_type, tick, details FROM simulation_events "

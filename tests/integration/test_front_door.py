@@ -141,7 +141,7 @@ def test_python_dash_m_is_the_paysim_command(tmp_path):
     assert bad.returncode == 2
 
 
-def test_short_commands_do_not_import_the_notebook_or_cluster_layers(tmp_path):
+def test_short_commands_import_neither_frames_nor_notebook_nor_cluster_layers(tmp_path):
     scenario = tmp_path / "tiny.yaml"
     scenario.write_text(yaml.safe_dump(BASE), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -151,7 +151,8 @@ def test_short_commands_do_not_import_the_notebook_or_cluster_layers(tmp_path):
             "    runpy.run_module('paysim_lab', run_name='__main__')\n"
             "except SystemExit:\n"
             "    pass\n"
-            "heavy = sorted(m for m in ('plotly', 'ipywidgets', 'dask', 'distributed')\n"
+            "heavy = sorted(m for m in ('pandas', 'duckdb', 'scipy', 'plotly', 'ipywidgets',\n"
+            "                           'dask', 'distributed')\n"
             "               if m in sys.modules)\n"
             "print('HEAVY', heavy, file=sys.stderr)\n")
     for args in (["--help"], ["run", str(scenario)], ["validate", str(scenario)]):

@@ -100,3 +100,14 @@ def test_run_with_progress_bar(capsys):
     sim = psl.Simulation(psl.data.scenario_path("two_bank_teaching"))
     sim.run(progress=True)
     assert sim.done
+
+
+def test_advance_runs_like_run_without_building_a_frame():
+    a = psl.Simulation(psl.data.scenario_path("advanced_policy_crisis"))
+    b = psl.Simulation(psl.data.scenario_path("advanced_policy_crisis"))
+    assert a.advance(40) == 40 and a.current_tick == 40
+    assert a.advance() == 260 and a.done
+    assert a.advance() == 0
+    b.run()
+    assert list(a.event_records()) == list(b.event_records())
+    assert a.summary() == b.summary()
