@@ -35,25 +35,28 @@ import warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TARGET2 = HERE.parents[1] / "shared" / "simcash" / "examples" / "configs" / "target2_crisis_25day.yaml"
+# the SimCash examples sit next to the repository (../shared), as for the tests
+TARGET2 = (HERE.parents[1] / "shared" / "simcash" / "examples" / "configs"
+           / "target2_crisis_25day.yaml")
 
 
-def _scenario(case: str, banks: int):
+def _scenario(case: str, banks: int, target2: Path = TARGET2):
     import paysim_lab as psl
     from paysim_lab.synthetic import synthetic_scenario
     if case == "synthetic":
         return psl.load_scenario(synthetic_scenario(banks=banks, payments_per_day=banks * 350,
                                                     days=1, lsm=True, seed=1))
-    return psl.load_scenario(TARGET2, compat="simcash")
+    # its policies live in the SimCash checkout (simulator/policies), two folders up
+    return psl.load_scenario(target2, compat="simcash", allowed_policy_dirs=[target2.parents[2]])
 
 
 def one_case(case: str, persist: bool, banks: int, keep: str | None, flush_every: int | None,
-             frame: bool) -> dict:
+             frame: bool, target2: Path = TARGET2) -> dict:
     """Run one case in this process; the numbers as a dict."""
     import paysim_lab as psl
     warnings.simplefilter("ignore")
     t0 = time.perf_counter()
-    sc = _scenario(case, banks)
+    sc = _scenario(case, banks, target2)
     load_s = time.perf_counter() - t0
     out: dict = {"case": case, "persist": persist, "load_s": load_s}
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,7 +129,8 @@ def ingest(rows: int = 1_400_000, batch: int = 140_000) -> None:
 
 
 def run_case(args, case: str, persist: bool, frame: bool = False) -> dict:
-    cmd = [sys.executable, __file__, "--one", case, "--banks", str(args.banks)]
+    cmd = [sys.executable, __file__, "--one", case, "--banks", str(args.banks),
+           "--target2", str(args.target2)]
     if persist:
         cmd.append("--persist")
     if frame:
@@ -147,6 +151,8 @@ def main() -> None:
     ap.add_argument("--keep", help="parts to store (Store(keep=...)), default all")
     ap.add_argument("--flush-every", type=int, help="Store(flush_every=...)")
     ap.add_argument("--skip-target2", action="store_true")
+    ap.add_argument("--target2", type=Path, default=TARGET2, metavar="PATH",
+                    help="target2_crisis_25day.yaml (default: ../shared/simcash/examples)")
     ap.add_argument("--ingest", action="store_true",
                     help="only DuckDB's ingest speed without / with keys and indexes")
     ap.add_argument("--one", help=argparse.SUPPRESS)
@@ -158,14 +164,14 @@ def main() -> None:
         return
     if args.one:
         print(json.dumps(one_case(args.one, args.persist, args.banks, args.keep,
-                                  args.flush_every, args.frame)))
+                                  args.flush_every, args.frame, args.target2)))
         return
     cases = [("synthetic", f"synthetic {args.banks}-bank day")]
     if not args.skip_target2:
-        if TARGET2.exists():
+        if args.target2.exists():
             cases.append(("target2", "target2_crisis_25day"))
         else:
-            print(f"target2_crisis_25day skipped: {TARGET2} not found")
+            print(f"target2_crisis_25day skipped: {args.target2} not found")
     print(f"store: DuckDB file, keep={args.keep or 'all'}, "
           f"flush_every={args.flush_every or 'default'}")
     print(f"{'case':28} {'events':>10} {'plain s':>8} {'stored s':>9} {'ratio':>6} "

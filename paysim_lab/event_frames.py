@@ -34,12 +34,9 @@ def int64(values: np.ndarray) -> pd.arrays.IntegerArray:
 
 def int_column(values: list) -> tuple[np.ndarray, np.ndarray]:
     """(int64 data, missing mask) of a list of ints, with None (or any non-int) as missing."""
-    try:
-        data = np.array(values, dtype=np.int64)
-        if data.ndim == 1 and all(type(v) is int for v in values):
-            return data, np.zeros(len(values), dtype=bool)
-    except (TypeError, ValueError, OverflowError):
-        pass
+    kinds = set(map(type, values))
+    if kinds <= {int}:
+        return np.array(values, dtype=np.int64), np.zeros(len(values), dtype=bool)
     mask = np.fromiter((type(v) is not int for v in values), dtype=bool, count=len(values))
     data = np.fromiter((v if type(v) is int else 0 for v in values), dtype=np.int64,
                        count=len(values))

@@ -10,6 +10,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import add, attrgetter, sub
 
 from .engine.events import FIELDS
 from .engine.state import (COST_KINDS, IN_QUEUE1, IN_QUEUE2, OVERDUE, SETTLED, Agent,
@@ -165,6 +166,97 @@ def transaction_status(tx: Transaction) -> str:
 def transaction_location(tx: Transaction) -> str:
     """Where a payment waits: ``queue1``, ``queue2`` or ``none``."""
     return _LOCATIONS.get(tx.location, "none")
+
+
+_STATE_GET = attrgetter("id", "balance", "unsecured_cap", "posted_collateral", "credit_used",
+                        "available_liquidity", "allowed_overdraft_limit", "collateral_haircut",
+                        "queue1", "queue1_value", "queue2_count", "queue2_value",
+                        "release_budget", "cost_run", "state_registers")
+
+
+def agent_state_columns(agents: list[Agent], prev_balance: list[int],
+                        prev_costs: list[list[int]]) -> dict[str, list]:
+    """Every bank's end-of-tick state as columns (AGENT_STATE_COLUMNS, banks in order).
+
+    ``prev_balance`` / ``prev_costs`` are each bank's balance and ``cost_run`` after the
+    previous tick (same order). One C-level attribute fetch per bank; the derived columns are
+    whole-column maps. Equal, row by row, to :func:`agent_state`.
+    """
+    if not agents:
+        return {c: [] for c in AGENT_STATE_COLUMNS}
+    (ids, bal, cap, posted, credit, avail, limit, haircut, q1, q1v, q2c, q2v, budgets, runs,
+     regs) = map(list, zip(*map(_STATE_GET, agents)))
+    run = list(zip(*runs))
+    prev = list(zip(*prev_costs))
+    penalty = list(map(add, run[4], run[5]))
+    prev_pen = list(map(add, prev[4], prev[5]))
+    cols = {
+        "agent_id": ids, "balance": bal, "balance_change": list(map(sub, bal, prev_balance)),
+        "unsecured_cap": cap, "posted_collateral": posted, "credit_used": credit,
+        "available_liquidity": avail, "allowed_overdraft_limit": limit,
+        "collateral_haircut": haircut, "queue1_count": list(map(len, q1)),
+        "queue1_value": q1v, "queue2_count": q2c, "queue2_value": q2v,
+        "release_budget_max": [None if b is None else b.max_value for b in budgets],
+        "release_budget_remaining": [None if b is None else b.remaining for b in budgets],
+        "liquidity_cost": list(run[0]), "delay_cost": list(run[1]),
+        "collateral_cost": list(run[2]), "penalty_cost": penalty,
+        "split_friction_cost": list(run[6]),
+        "liquidity_cost_delta": list(map(sub, run[0], prev[0])),
+        "delay_cost_delta": list(map(sub, run[1], prev[1])),
+        "collateral_cost_delta": list(map(sub, run[2], prev[2])),
+        "penalty_cost_delta": list(map(sub, penalty, prev_pen)),
+        "split_friction_cost_delta": list(map(sub, run[6], prev[6])),
+        "total_cost": list(map(sum, runs)),
+    }
+    for i, k in enumerate(COST_KINDS):
+        cols[f"cost_{k}"] = list(run[i])
+    cols["registers_json"] = [canonical_json(r) if r else "{}" for r in regs]
+    return cols
+
+
+class AgentStates(Sequence):
+    """A tick's bank states: ``columns`` (AGENT_STATE_COLUMNS), rows as dicts on first use.
+
+    >>> st = AgentStates({"agent_id": ["A"], "balance": [5]})
+    >>> st[0], len(st)
+    ({'agent_id': 'A', 'balance': 5}, 1)
+    """
+
+    __slots__ = ("columns", "_rows")
+
+    def __init__(self, columns: dict[str, list]):
+        self.columns = columns
+        self._rows: list[dict] | None = None
+
+    def _all(self) -> list[dict]:
+        if self._rows is None:
+            names = list(self.columns)
+            self._rows = [dict(zip(names, vals)) for vals in zip(*self.columns.values())]
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self.columns["agent_id"])
+
+    def __getitem__(self, i):
+        return self._all()[i]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (list, tuple, AgentStates)):
+            return self._all() == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self._all())
+
+
+def state_columns(states) -> dict[str, list]:
+    """The columns of a record's agent states (live records have them; others are rows)."""
+    if isinstance(states, AgentStates):
+        return states.columns
+    return {c: [a.get(c) for a in states] for c in AGENT_STATE_COLUMNS}
 
 
 def agent_state(a: Agent, prev_balance: int, prev_costs: list[int]) -> dict:

@@ -19,7 +19,8 @@ from .engine.events import FIELDS
 from .engine.state import COST_KINDS
 from .eventlog import EventLog
 from .errors import PolicyWarning, SimulationError, SimulationFinished
-from .records import (HISTORY_COLUMNS, TRANSACTION_COLUMNS, EventDicts, TickRecord, agent_state,
+from .records import (HISTORY_COLUMNS, TRANSACTION_COLUMNS, AgentStates, EventDicts, TickRecord,
+                      agent_state_columns,
                       queue_rows, transaction_location, transaction_status)
 
 TickListener = Callable[[TickRecord], None]
@@ -79,8 +80,8 @@ class Simulation:
         self._tick_stats: list = []
         # each bank's balance and costs after the previous tick: kept only while a listener
         # needs TickRecords (their balance_change and *_delta columns)
-        self._prev_balance: dict[str, int] = {}
-        self._prev_costs: dict[str, list[int]] = {}
+        self._prev_balance: list[int] = []           # in agent_list order
+        self._prev_costs: list[list[int]] = []
         self._listeners: list[TickListener] = []
         self._needs_records = False
         self._needs_queues = False    # some listener reads every queue (not just Queue 2)
@@ -112,9 +113,8 @@ class Simulation:
         self._needs_queues = self._needs_queues or queues
         if not self._needs_records:
             # no tick has run since the current state: it is the previous tick's end state
-            for a in self.world.agent_list:
-                self._prev_balance[a.id] = a.balance
-                self._prev_costs[a.id] = list(a.cost_run)
+            self._prev_balance = [a.balance for a in self.world.agent_list]
+            self._prev_costs = [list(a.cost_run) for a in self.world.agent_list]
         self._listeners.append(fn)
         self._needs_records = True
 
@@ -255,11 +255,10 @@ class Simulation:
 
     def _record(self, t: int, day: int, recs: list[tuple], start: int, stats) -> TickRecord:
         w = self.world
-        states = []
-        for a in w.agent_list:
-            states.append(agent_state(a, self._prev_balance[a.id], self._prev_costs[a.id]))
-            self._prev_balance[a.id] = a.balance
-            self._prev_costs[a.id] = list(a.cost_run)
+        cols = agent_state_columns(w.agent_list, self._prev_balance, self._prev_costs)
+        self._prev_balance = cols["balance"]
+        self._prev_costs = [list(a.cost_run) for a in w.agent_list]
+        states = AgentStates(cols)
         q1_total = sum(len(a.queue1) for a in w.agent_list)
         summary = {"num_arrivals": stats.arrivals, "num_settlements": stats.settlements,
                    "num_lsm_releases": stats.lsm_releases, "total_cost": stats.tick_cost,

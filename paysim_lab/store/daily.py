@@ -65,6 +65,8 @@ class DayTracker:
         self._day: int | None = None
         self._days: dict[str, _DayState] = {}
         self._prev_rtgs: list[str] = []      # Queue 2 payment ids after the previous tick
+        self._last_states: dict[str, list] | None = None
+        self._splits_seen = False
         self._last = {a.id: (a.balance, a.posted_collateral, _costs_of(a))
                       for a in world.agent_list}
 
@@ -72,30 +74,46 @@ class DayTracker:
         self.rows = {c: [] for c in DAILY_AGENT_METRICS.column_names}
         self.queues = {c: [] for c in AGENT_QUEUE_SNAPSHOTS.column_names}
 
-    def feed(self, rec: TickRecord, log: EventLog, lo: int, hi: int, rtgs_ids: list[str],
-             queue1: dict[str, list[str]] | None) -> None:
-        """One tick: its record, its events (seqs lo..hi-1 of ``log``), the Queue 2 ids after
-        it, and (at the end of a day) each bank's Queue 1 ids."""
+    def feed(self, rec: TickRecord, states: dict[str, list], log: EventLog, lo: int, hi: int,
+             rtgs_ids: list[str], queue1: dict[str, list[str]] | None) -> None:
+        """One tick: its record, its bank states as columns, its events (seqs lo..hi-1 of
+        ``log``), the Queue 2 ids after it, and (at the end of a day) each bank's Queue 1 ids."""
         if rec.day != self._day:
             self._day = rec.day
+            if self._last_states is not None:      # the previous tick's end is the day's start
+                self._remember(self._last_states)
             self._days = {aid: _DayState(bal, posted, costs)
                           for aid, (bal, posted, costs) in self._last.items()}
         days = self._days
-        for a in rec.agent_states:
-            ds = days.get(a["agent_id"])
+        for aid, bal, credit, posted, q1 in zip(states["agent_id"], states["balance"],
+                                                states["credit_used"],
+                                                states["posted_collateral"],
+                                                states["queue1_count"]):
+            ds = days.get(aid)
             if ds is None:
                 continue
-            bal = a["balance"]
-            ds.min_balance = min(ds.min_balance, bal)
-            ds.max_balance = max(ds.max_balance, bal)
-            ds.peak_overdraft = max(ds.peak_overdraft, a["credit_used"])
-            ds.peak_posted = max(ds.peak_posted, a["posted_collateral"])
-            ds.q1_peak = max(ds.q1_peak, a["queue1_count"])
-            self._last[a["agent_id"]] = (bal, a["posted_collateral"], cost_snapshot(a))
+            if bal < ds.min_balance:
+                ds.min_balance = bal
+            if bal > ds.max_balance:
+                ds.max_balance = bal
+            if credit > ds.peak_overdraft:
+                ds.peak_overdraft = credit
+            if posted > ds.peak_posted:
+                ds.peak_posted = posted
+            if q1 > ds.q1_peak:
+                ds.q1_peak = q1
+        self._last_states = states
         self._count_events(rec.tick, log, lo, hi)
         self._prev_rtgs = rtgs_ids
         if rec.summary["is_end_of_day"]:
-            self._close_day(rec, queue1 or {})
+            self._close_day(rec, states, queue1 or {})
+
+    def _remember(self, states: dict[str, list]) -> None:
+        """Each bank's balance, posted collateral and costs from a tick's state columns."""
+        names = list(states)
+        for vals in zip(*states.values()):
+            a = dict(zip(names, vals))
+            self._last[a["agent_id"]] = (a["balance"], a["posted_collateral"], cost_snapshot(a))
 
     def _count_events(self, tick: int, log: EventLog, lo: int, hi: int) -> None:
         days = self._days
@@ -109,9 +127,17 @@ class DayTracker:
                 counts["settled"][tx.sender_id] += 1
                 counts["received"][tx.receiver_id] += 1
 
-        for tc, a, b in log.slices(lo, hi):
+        slices = list(log.slices(lo, hi))
+        # split children exist only after a PolicySplit event; until then no arrival has a
+        # parent and arrivals are counted per sender without looking payments up
+        self._splits_seen = self._splits_seen or any(
+            tc.event_type == "PolicySplit" for tc, _, _ in slices)
+        for tc, a, b in slices:
             et, f = tc.event_type, tc.field
             if et == "Arrival":
+                if not self._splits_seen:      # no payment has a parent yet: count them all
+                    counts["arrivals"].update(f("sender_id")[a:b])
+                    continue
                 for sender, tid in zip(f("sender_id")[a:b], f("tx_id")[a:b]):
                     tx = txs.get(tid)
                     if tx is None or tx.parent_id is None:
@@ -155,11 +181,14 @@ class DayTracker:
                 if ds is not None:
                     setattr(ds, attr, getattr(ds, attr) + n)
 
-    def _close_day(self, rec: TickRecord, queue1: dict[str, list[str]]) -> None:
+    def _close_day(self, rec: TickRecord, states: dict[str, list],
+                   queue1: dict[str, list[str]]) -> None:
         rid = self.run_id
         agents = self.world.agents
         rows = self.rows
-        for a in rec.agent_states:
+        names = list(states)
+        for vals in zip(*states.values()):
+            a = dict(zip(names, vals))
             aid = a["agent_id"]
             ds = self._days.get(aid)
             if ds is None:

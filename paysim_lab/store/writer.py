@@ -29,7 +29,7 @@ from ..engine.state import IN_QUEUE1, IN_QUEUE2, OVERDUE, SETTLED
 from ..eventlog import EventLog
 from ..errors import StoreError
 from ..records import (AGENT_STATE_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, TickRecord,
-                       canonical_json)
+                       canonical_json, state_columns)
 from ..report import RunInfo
 from . import rows
 from .daily import DayTracker
@@ -287,19 +287,18 @@ class RunWriter:
         s["day"].append(d)
         for n in SUMMARY_COLUMNS:
             s[n].append(record.summary[n])
+        states = state_columns(record.agent_states)
         if self.keeps("states"):
             st = self._states
-            for a in record.agent_states:
-                st["simulation_id"].append(rid)
-                st["agent_id"].append(a["agent_id"])
-                st["tick"].append(t)
-                st["day"].append(d)
+            n_banks = len(states["agent_id"])
+            st["simulation_id"].extend([rid] * n_banks)
+            st["tick"].extend([t] * n_banks)
+            st["day"].extend([d] * n_banks)
             for n in AGENT_STATE_COLUMNS:
-                if n != "agent_id":
-                    st[n].extend([a[n] for a in record.agent_states])
+                st[n].extend(states[n])
         rtgs_ids, queue1 = self._queue_contents(record)
         eod = record.summary["is_end_of_day"]
-        self._days.feed(record, log, lo, hi, rtgs_ids, queue1 if eod else None)
+        self._days.feed(record, states, log, lo, hi, rtgs_ids, queue1 if eod else None)
         self._ticks += 1
         if eod or (self.flush_every is not None and self._ticks >= self.flush_every) or \
                 hi - self._events_lo >= self.max_buffered_events:

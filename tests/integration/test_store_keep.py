@@ -129,3 +129,20 @@ def test_a_flush_and_its_ticks_run_commit_together(monkeypatch):
         assert store.sql("SELECT count(*) n FROM simulation_events")["n"][0] == before
         assert store.sql("SELECT max(tick) t FROM tick_summaries")["t"][0] == 99
         assert store.check() == []
+
+
+def test_paysim_run_store_option_chooses_the_parts(tmp_path):
+    from click.testing import CliRunner
+
+    from paysim_lab.cli import main
+    db = tmp_path / "runs.duckdb"
+    out = CliRunner().invoke(main, ["run", "two_bank_teaching", "--persist", str(db),
+                                    "--run-id", "lean", "--store", "events,states"])
+    assert out.exit_code == 0, out.output
+    with psl.Store(db, read_only=True) as store:
+        assert store.run("lean")["stored_parts"] == "events,states"
+        assert _count(store, "tick_queue_snapshots", "lean") == 0
+        assert store.verify("lean").ok
+    bad = CliRunner().invoke(main, ["run", "two_bank_teaching", "--persist", str(db),
+                                    "--store", "events,nope"])
+    assert bad.exit_code == 2 and "unknown part 'nope'" in bad.output

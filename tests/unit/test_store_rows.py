@@ -72,3 +72,23 @@ def test_json_lines_from_columns_equal_the_line_of_each_event_dict():
     log.extend(recs)
     assert jsonl_lines(log, 0, 3) == [jsonl_line(to_dict(r)) for r in recs]
     assert jsonl_lines(log, 1, 2) == [jsonl_line(to_dict(recs[1]))]
+
+
+def test_state_columns_equal_the_row_by_row_agent_state_of_every_tick():
+    from paysim_lab.records import agent_state
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sim = psl.Simulation(psl.data.scenario_path("advanced_policy_crisis"))
+    prev = {a.id: (a.balance, list(a.cost_run)) for a in sim.world.agent_list}
+    seen = []
+
+    def check(rec):
+        expected = []
+        for a in sim.world.agent_list:
+            expected.append(agent_state(a, *prev[a.id]))
+            prev[a.id] = (a.balance, list(a.cost_run))
+        assert list(rec.agent_states) == expected
+        seen.append(rec.tick)
+    sim.add_listener(check)
+    sim.run()
+    assert len(seen) == 300
