@@ -188,12 +188,15 @@ def set_policy_parameter(agent: dict, name: str, value: Any, effective: Mapping,
             params[name] = value
             block["json_string"] = json.dumps(parsed)
             return
-    # Built-in trees carry initial_liquidity_fraction 1.0 (or nothing, which the engine reads
-    # as 1.0), so an Inline copy keeps the built-ins' 100% daily reallocation.
     doc = copy.deepcopy(dict(effective))
     params = doc.get("parameters")
     if not isinstance(params, dict):
         params = doc["parameters"] = {}
+    if kind in BUILTIN_PARAMETERS and name != "initial_liquidity_fraction":
+        # A built-in tree's initial_liquidity_fraction 1.0 stands for "no fraction of its
+        # own"; without it the engine treats the Inline copy as the built-in in both profiles
+        # (simcash: 100% each morning; extended: the agent's liquidity_allocation_fraction).
+        params.pop("initial_liquidity_fraction", None)
     params[name] = value
     agent["policy"] = {"type": "Inline", "decision_trees": doc}
 

@@ -201,3 +201,20 @@ def test_whole_agent_is_not_a_settable_path():
         set_path(scenario_dict(), "agents.FIFO", 1)
     assert str(exc.value) == ("grid path 'agents.FIFO': names a whole agent; add the key to "
                               "set, e.g. agents.FIFO.unsecured_cap")
+
+
+@pytest.mark.parametrize("compat", ["extended", "simcash"])
+def test_inline_copy_of_a_builtin_keeps_its_pool_allocation(loaded, compat):
+    # a built-in bank brings liquidity_allocation_fraction of its pool (and, in simcash, 100%
+    # each later morning); its Inline copy for another parameter must do the same
+    doc = loaded.model_dump()
+    agent(doc, "FIFO")["liquidity_allocation_fraction"] = 0.4
+    base = json.loads(json.dumps(doc))
+    set_path(doc, "agents.FIFO.policy.parameters.initial_collateral_fraction", 0.1,
+             loaded.agent_policies)
+    pol = agent(doc, "FIFO")["policy"]["decision_trees"]
+    assert "initial_liquidity_fraction" not in pol["parameters"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sims = [psl.Simulation(d, compat=compat) for d in (base, doc)]
+    assert [s.world.agents["FIFO"].balance for s in sims] == [1000 + 2000] * 2
