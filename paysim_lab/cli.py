@@ -391,6 +391,8 @@ def runs(db):
 
 
 def _table(rows: list[tuple]) -> str:
+    from .report import printable       # stored text (errors, names) may hold control chars
+    rows = [tuple(printable(str(c)) for c in r) for r in rows]
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for r in rows:

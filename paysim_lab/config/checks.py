@@ -333,3 +333,25 @@ def warn_liquidity_fraction(scenario: m.Scenario, policies: dict, issues: Issues
             issues.warn(["agents", i, "liquidity_allocation_fraction"],
                         f"overridden by the policy's initial_liquidity_fraction {frac} "
                         f"(on every day, as SimCash's experiment runner does)")
+
+
+def check_policy_ranges(scenario: m.Scenario, policies: dict, issues: Issues) -> None:
+    """Policy parameters that reach the engine's arithmetic with scenario values: the start-of-
+    day allocation is ``floor(liquidity_pool * initial_liquidity_fraction)``, which must be a
+    finite 64-bit amount."""
+    for i, agent in enumerate(scenario.agents):
+        doc = policies.get(agent.id)
+        params = doc.get("parameters") if isinstance(doc, dict) else None
+        frac = params.get("initial_liquidity_fraction") if isinstance(params, dict) else None
+        if isinstance(frac, bool) or not isinstance(frac, (int, float)):
+            continue
+        pool = agent.liquidity_pool or 0
+        try:
+            alloc = float(pool) * float(frac)
+        except OverflowError:
+            alloc = math.inf
+        if not math.isfinite(frac) or not math.isfinite(alloc) or abs(alloc) > _I64_MAX:
+            where = "policy_id" if agent.policy_id is not None else "policy"
+            issues.error(["agents", i, where], f"the policy's initial_liquidity_fraction "
+                         f"{frac!r} times liquidity_pool {pool} is not a 64-bit amount (the "
+                         "start-of-day allocation would overflow)")

@@ -123,6 +123,7 @@ def _load(source, label, compat, allowed_policy_dirs, base_dir, limits) -> Scena
     checks.warn_unknown_keys(scenario, data, [], issues)
     checks.warn_simcash_ignored(scenario, issues)
     policies, _ = resolve_agent_policies(scenario, issues)
+    checks.check_policy_ranges(scenario, policies, issues)
     issues.raise_if_errors()
     checks.warn_liquidity_fraction(scenario, policies, issues)
 

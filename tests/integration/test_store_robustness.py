@@ -228,3 +228,20 @@ def test_three_threads_can_share_a_store(stored):
         t.start()
         t.join()
         assert seen == [False]
+
+
+def test_paysim_runs_escapes_control_characters_of_stored_errors(tmp_path):
+    path = tmp_path / "runs.duckdb"
+
+    def explode(rec):
+        raise ValueError("boom \x1b[2J\x07")
+
+    with psl.Store(path) as store:
+        sim = psl.Simulation(psl.load_scenario(SCENARIO), store=store, run_id="bad")
+        sim.add_listener(explode)
+        with pytest.raises(ValueError):
+            sim.run()
+    result = cli("runs", path)
+    assert result.exit_code == 0
+    assert "ValueError: boom \\x1b[2J\\x07" in result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output

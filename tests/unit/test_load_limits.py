@@ -327,3 +327,17 @@ def test_validate_says_what_load_says_about_range_problems(tmp_path):
         f"INVALID {path} (scenario)",
         f"  error: {path}: cost_rates.overdraft_bps_per_tick: must be at most 1e+09 (got "
         f"1e+308); larger rates overflow the engine's cost arithmetic"]
+
+
+def test_a_liquidity_fraction_that_overflows_the_pool_allocation_is_refused():
+    doc = base()
+    doc["agents"][0]["liquidity_pool"] = 1_000_000
+    doc["agents"][0]["policy"] = {"type": "Inline", "decision_trees": {
+        "version": "1.0", "policy_id": "f", "payment_tree": RELEASE,
+        "parameters": {"initial_liquidity_fraction": 1.7976931348623157e308}}}
+    assert error_of(doc) == ("<dict>: agents[0].policy: the policy's initial_liquidity_fraction "
+                             "1.7976931348623157e+308 times liquidity_pool 1000000 is not a "
+                             "64-bit amount (the start-of-day allocation would overflow)")
+    doc["agents"][0]["policy"]["decision_trees"]["parameters"]["initial_liquidity_fraction"] = 0.5
+    sim = psl.Simulation(psl.load_scenario(doc))
+    sim.run(ticks=1)
