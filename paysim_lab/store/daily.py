@@ -54,6 +54,13 @@ def _costs_of(agent) -> dict[str, int]:
             "liquidity_opportunity_cost": run[3], "total_cost": sum(run)}
 
 
+_COUNT_KINDS = ("arrivals", "sent", "dropped", "settled", "received", "posts", "withdrawals")
+
+
+def _new_counts() -> dict[str, Counter]:
+    return {k: Counter() for k in _COUNT_KINDS}
+
+
 class DayTracker:
     """Feeds on ticks in order; ``rows`` / ``queues`` collect the finished days' rows."""
 
@@ -67,6 +74,7 @@ class DayTracker:
         self._prev_rtgs: list[str] = []      # Queue 2 payment ids after the previous tick
         self._last_states: dict[str, list] | None = None
         self._splits_seen = False
+        self._counts = _new_counts()      # the day's event counts per bank, per kind
         self._last = {a.id: (a.balance, a.posted_collateral, _costs_of(a))
                       for a in world.agent_list}
 
@@ -84,6 +92,7 @@ class DayTracker:
                 self._remember(self._last_states)
             self._days = {aid: _DayState(bal, posted, costs)
                           for aid, (bal, posted, costs) in self._last.items()}
+            self._counts = _new_counts()
         days = self._days
         for aid, bal, credit, posted, q1 in zip(states["agent_id"], states["balance"],
                                                 states["credit_used"],
@@ -116,10 +125,8 @@ class DayTracker:
             self._last[a["agent_id"]] = (a["balance"], a["posted_collateral"], cost_snapshot(a))
 
     def _count_events(self, tick: int, log: EventLog, lo: int, hi: int) -> None:
-        days = self._days
         txs = self.world.txs
-        counts = {k: Counter() for k in ("arrivals", "sent", "dropped", "settled", "received",
-                                         "posts", "withdrawals")}
+        counts = self._counts
 
         def settled(tid):
             tx = txs.get(tid)
@@ -175,14 +182,15 @@ class DayTracker:
                 counts["posts"].update(f("agent_id")[a:b])
             elif et in ("CollateralWithdraw", "CollateralTimerWithdrawn"):
                 counts["withdrawals"].update(f("agent_id")[a:b])
-        for attr, counter in counts.items():
+
+    def _close_day(self, rec: TickRecord, states: dict[str, list],
+                   queue1: dict[str, list[str]]) -> None:
+        days = self._days
+        for attr, counter in self._counts.items():     # the day's counts, once per day
             for agent, n in counter.items():
                 ds = days.get(agent)
                 if ds is not None:
                     setattr(ds, attr, getattr(ds, attr) + n)
-
-    def _close_day(self, rec: TickRecord, states: dict[str, list],
-                   queue1: dict[str, list[str]]) -> None:
         rid = self.run_id
         agents = self.world.agents
         rows = self.rows
