@@ -178,7 +178,8 @@ class Dashboard(WidgetView):
         self.apply_button.on_click(self._ui_apply)
         self.editor.on_change(self._editor_changed)
         self.widget = W.VBox([W.HBox([self.agent_select, self.apply_button, self.status]),
-                              self.comparison, self.tabs])
+                              self.comparison, self.tabs], layout=W.Layout(width="100%"))
+        self.widget.add_class("psl-dashboard")
         self._editor_changed(self.editor)
 
     def _editor_changed(self, editor) -> None:

@@ -1,15 +1,22 @@
 """``Stepper``: run a simulation tick by tick in a notebook and look at any tick that has run.
 
 Buttons step 1 / step 10 / run to the end / reset; a slider picks one of the ticks that have
-run; live Plotly ``FigureWidget`` charts (liquidity and queues by default) follow every step,
-with the selected tick marked; below them the selected tick's events as a table and its verbose
-log (the same text ``paysim run --verbose`` prints).
+run; Plotly charts (liquidity and queues by default) are redrawn after every step, reset and
+slider move, at the full width of the cell, with the selected tick marked; below them the
+selected tick's events as a table and its verbose log (the same text ``paysim run --verbose``
+prints).
+
+``stepper.sim`` is the simulation on screen. Until the first Reset it *is* the simulation you
+passed in, so stepping with the buttons and with ``sim.step()`` moves the same run. Reset builds
+a fresh simulation of the same scenario and seed (or calls ``factory``): afterwards read
+``stepper.sim``; the one you passed in is left at the tick it had reached, to compare with.
 
 >>> st = Stepper(psl.Simulation.from_file("data/scenarios/two_bank_teaching.yaml"))  # doctest: +SKIP
 >>> st.step(10); st.select_tick(3); st.tick_events(3)                               # doctest: +SKIP
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Callable
 
 import ipywidgets as W
@@ -40,25 +47,14 @@ def rebuild(sim) -> Any:
     return Simulation(sim.scenario, seed=sim.seed)
 
 
-def sync_figure(fw: go.FigureWidget, fig: go.Figure) -> None:
-    """Make the FigureWidget show ``fig``: traces updated in place when the set of traces is
-    unchanged (the front end then only receives the new numbers), else replaced."""
-    same = len(fw.data) == len(fig.data) and all(
-        a.type == b.type for a, b in zip(fw.data, fig.data))
-    if not same:
-        fw.data = []
-        fw.add_traces(list(fig.data))
-        fw.layout = fig.layout
-        return
-    with fw.batch_update():
-        for old, new in zip(fw.data, fig.data):
-            props = new.to_plotly_json()
-            props.pop("uid", None)
-            props.pop("type", None)
-            old.update(props, overwrite=True)
-        fw.layout = fig.layout
-
-
+def figure_output(fig: go.Figure) -> dict:
+    """A display-data output that shows ``fig`` with Plotly's own notebook renderer (the
+    ``application/vnd.plotly.v1+json`` mime type): it fills the cell's width and follows it."""
+    spec = json.loads(fig.to_json())      # plain JSON: numpy columns travel as typed arrays
+    spec.setdefault("config", {})["responsive"] = True
+    title = fig.layout.title.text or "chart"
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"application/vnd.plotly.v1+json": spec, "text/plain": f"<{title}>"}}
 
 
 class Stepper(WidgetView):
@@ -188,8 +184,10 @@ class Stepper(WidgetView):
                                        continuous_update=False, disabled=True,
                                        layout=lay(width="60%"))
         self.status = W.HTML()
-        self.figures: dict[str, go.FigureWidget] = {n: go.FigureWidget()
-                                                     for n in self.chart_names}
+        #: the charts as last drawn (plain Figures; ``outputs`` shows them)
+        self.figures: dict[str, go.Figure] = {n: go.Figure() for n in self.chart_names}
+        self.outputs: dict[str, W.Output] = {n: W.Output(layout=lay(width="100%"))
+                                             for n in self.chart_names}
         self.event_table = W.HTML()
         self.log = W.HTML()
         self.message = W.HTML()
@@ -209,9 +207,10 @@ class Stepper(WidgetView):
             W.HBox([self.step1_button, self.step10_button, self.run_button, self.reset_button,
                     self.message]),
             W.HBox([self.tick_slider, self.status]),
-            *self.figures.values(),
+            *self.outputs.values(),
             tabs,
-        ])
+        ], layout=lay(width="100%"))
+        self.widget.add_class("psl-stepper")
 
     def _ui(self, action: Callable[[], Any]) -> None:
         self.message.value = ""
@@ -239,25 +238,27 @@ class Stepper(WidgetView):
         for b in (self.step1_button, self.step10_button, self.run_button):
             b.disabled = done
         data = plots.RunData.of(self.sim)   # history and event frames built once per refresh
-        for name, fw in self.figures.items():
+        for name in self.chart_names:
             fig = CHARTS[name](data)
             self._base_shapes[name] = tuple(fig.layout.shapes)
-            self._mark(fig, name)
-            sync_figure(fw, fig)
-        self._show_tick(charts=False)
+            self.figures[name] = fig
+        self._show_tick()
         for cb in list(self._listeners):
             cb(self)
 
-    def _mark(self, fig, name: str) -> None:
+    def _draw(self) -> None:
+        """Show every chart with the selected tick marked. Each draw replaces the whole figure
+        (axes, markers and all), so nothing of an earlier run or tick survives a Reset."""
         tick = self.selected_tick
-        shapes = list(self._base_shapes.get(name, ()))
-        if tick is not None:
-            shapes.append(go.layout.Shape(type="line", xref="x", yref="paper", x0=tick,
-                                          x1=tick, y0=0, y1=1, line=_SELECTED_LINE,
-                                          name="selected tick"))
-        fig.layout.shapes = shapes
+        for name, fig in self.figures.items():
+            shapes = list(self._base_shapes.get(name, ()))
+            if tick is not None:
+                shapes.append(dict(type="line", xref="x", yref="paper", x0=tick, x1=tick,
+                                   y0=0, y1=1, line=_SELECTED_LINE, name="selected tick"))
+            fig.layout.shapes = shapes
+            self.outputs[name].outputs = (figure_output(fig),)
 
-    def _show_tick(self, charts: bool = True) -> None:
+    def _show_tick(self) -> None:
         tick = self.selected_tick
         s = self.sim
         if tick is None:
@@ -274,15 +275,7 @@ class Stepper(WidgetView):
             self.event_table.value = self._table_html(tick)
             self.log.value = (f'<pre style="font-size:12px;line-height:1.25">'
                               f'{esc(self.log_text(tick))}</pre>')
-        if charts:
-            for name, fw in self.figures.items():
-                with fw.batch_update():
-                    shapes = list(self._base_shapes.get(name, ()))
-                    if tick is not None:
-                        shapes.append(dict(type="line", xref="x", yref="paper", x0=tick,
-                                           x1=tick, y0=0, y1=1, line=_SELECTED_LINE,
-                                           name="selected tick"))
-                    fw.layout.shapes = shapes
+        self._draw()
 
     def _table_html(self, tick: int) -> str:
         frame = self.tick_events(tick)

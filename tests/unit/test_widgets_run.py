@@ -1,4 +1,5 @@
 """Stepper and Dashboard, driven from Python the way a user clicks them."""
+import json
 import os
 import warnings
 
@@ -100,6 +101,44 @@ def test_selected_tick_shows_events_log_and_marker():
     for fw in st.figures.values():
         marks = [s for s in fw.layout.shapes if s.name == "selected tick"]
         assert [m.x0 for m in marks] == [2]
+    for out in st.outputs.values():                # what the browser draws
+        spec = out.outputs[0]["data"]["application/vnd.plotly.v1+json"]
+        assert [s["x0"] for s in spec["layout"]["shapes"] if s.get("name") == "selected tick"] \
+            == [2]
+
+
+def test_charts_are_full_width_plotly_outputs_replaced_whole():
+    st = Stepper(new_sim())
+    assert st.widget.layout.width == "100%"
+    for name, out in st.outputs.items():
+        assert out.layout.width == "100%" and len(out.outputs) == 1
+        data = out.outputs[0]["data"]
+        spec = data["application/vnd.plotly.v1+json"]
+        assert spec["config"]["responsive"] is True and "width" not in spec["layout"]
+        assert data["text/plain"].startswith("<")
+    st.step(3)
+    spec = st.outputs["queues"].outputs[0]["data"]["application/vnd.plotly.v1+json"]
+    assert spec["layout"]["xaxis"]["range"] == [-0.5, 2.5]
+    assert json.loads(json.dumps(spec)) == spec          # plain JSON for the front end
+
+
+def test_reset_redraws_axes_markers_and_the_selected_tick():
+    sim = new_sim()
+    st = Stepper(sim)
+    st.step(12)
+    assert st.sim is sim                                 # the buttons move the user's run
+    st.reset_button.click()
+    assert st.sim is not sim and st.sim.current_tick == 0
+    assert sim.current_tick == 12                         # the passed-in run is kept
+    assert "no tick has run yet" in st.status.value
+    for name, out in st.outputs.items():
+        spec = out.outputs[0]["data"]["application/vnd.plotly.v1+json"]
+        assert [s for s in spec["layout"].get("shapes", [])] == []     # no old tick or events
+        assert "range" not in spec["layout"].get("xaxis", {})          # axes start afresh
+        assert all(len(t.get("x", [])) == 0 for t in spec["data"])
+    st.step(2)
+    spec = st.outputs["queues"].outputs[0]["data"]["application/vnd.plotly.v1+json"]
+    assert spec["layout"]["xaxis"]["range"] == [-0.5, 1.5]
 
 
 def test_log_is_the_live_verbose_log():
