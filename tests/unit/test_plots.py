@@ -442,3 +442,28 @@ def test_empty_message_sits_in_the_top_panel_not_on_a_subplot_title():
         assert lo < msg.y < hi
         titles = [a for a in fig.layout.annotations if a.name is None]
         assert all(abs(t.y - msg.y) > 0.05 for t in titles)
+
+
+class _WithoutTupleLog:
+    """The simulation seen through its public frames only (as a column-wise event store or a
+    stored run offers them): no in-memory list of engine tuples."""
+
+    def __init__(self, sim):
+        self._s = sim
+
+    def __getattr__(self, name):
+        if name in ("_log", "_seq_base"):
+            raise AttributeError(name)
+        return getattr(self._s, name)
+
+
+def test_charts_read_events_of_when_there_is_no_tuple_log(sim):
+    other = _WithoutTupleLog(sim)
+    for chart in (plots.budgets, plots.collateral, plots.costs, plots.lsm, plots.liquidity):
+        a, b = chart(sim), chart(other)
+        assert [t.meta for t in a.data] == [t.meta for t in b.data]
+        assert [list(t.customdata) if t.customdata is not None else None for t in a.data] == \
+            [list(t.customdata) if t.customdata is not None else None for t in b.data]
+        assert shape_xs(a, "scenario: ") == shape_xs(b, "scenario: ") == [1, 2, 4, 5, 7, 8, 9]
+    held = one(plots.budgets(other), agent_id="A", event_type="PolicyHold")
+    assert held.customdata[0][1] == 1
