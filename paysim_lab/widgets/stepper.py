@@ -38,7 +38,8 @@ CHARTS: dict[str, Callable[..., go.Figure]] = {
     "budgets": plots.budgets, "costs": plots.costs, "lsm": plots.lsm,
 }
 _UI_ERRORS = (SimulationError, PolicyError, SimulationFinished, ValueError)
-_SELECTED_LINE = dict(color="rgba(20,20,20,0.55)", width=3)
+_SELECTED_LINE = dict(color="rgba(20,20,20,0.35)", width=3)
+_MARKERS_UP_TO = 60      # ticks run up to which line charts also draw their points
 
 
 def rebuild(sim) -> Any:
@@ -50,8 +51,10 @@ def rebuild(sim) -> Any:
 def figure_output(fig: go.Figure) -> dict:
     """A display-data output that shows ``fig`` with Plotly's own notebook renderer (the
     ``application/vnd.plotly.v1+json`` mime type): it fills the cell's width and follows it."""
-    spec = json.loads(fig.to_json())      # plain JSON: numpy columns travel as typed arrays
-    spec.setdefault("config", {})["responsive"] = True
+    # plain JSON: numpy columns travel as typed arrays. No "responsive" config: it sizes the
+    # plot to its container's height, which in an output area is zero (a blank chart); the
+    # renderer fits the width to the cell by itself.
+    spec = json.loads(fig.to_json())
     title = fig.layout.title.text or "chart"
     return {"output_type": "display_data", "metadata": {},
             "data": {"application/vnd.plotly.v1+json": spec, "text/plain": f"<{title}>"}}
@@ -238,8 +241,15 @@ class Stepper(WidgetView):
         for b in (self.step1_button, self.step10_button, self.run_button):
             b.disabled = done
         data = plots.RunData.of(self.sim)   # history and event frames built once per refresh
+        last = max(self.sim.total_ticks - 1, 0)
         for name in self.chart_names:
             fig = CHARTS[name](data)
+            # the whole run's time axis from the start, so it does not jump at every step; and
+            # points on the lines while there are few ticks (one tick is no line at all)
+            fig.update_xaxes(range=[-0.5, last + 0.5])
+            if n <= _MARKERS_UP_TO:
+                fig.update_traces(mode="lines+markers", marker=dict(size=6),
+                                  selector=dict(type="scatter", mode="lines"))
             self._base_shapes[name] = tuple(fig.layout.shapes)
             self.figures[name] = fig
         self._show_tick()

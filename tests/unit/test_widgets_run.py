@@ -71,7 +71,7 @@ def test_step_10_updates_slider_and_live_charts():
     liq = st.figures["liquidity"]
     bal = one(liq, agent_id="A", metric="balance")
     assert list(bal.x) == list(range(10))
-    assert tuple(liq.layout.xaxis.range) == (-0.5, 9.5)
+    assert tuple(liq.layout.xaxis.range) == (-0.5, 11.5)      # the whole run from the start
     h = st.sim.history()
     assert list(bal.customdata) == h[h.agent_id == "A"].balance.tolist()
     q2 = one(st.figures["queues"], agent_id="C", queue="queue2", metric="value")
@@ -114,12 +114,24 @@ def test_charts_are_full_width_plotly_outputs_replaced_whole():
         assert out.layout.width == "100%" and len(out.outputs) == 1
         data = out.outputs[0]["data"]
         spec = data["application/vnd.plotly.v1+json"]
-        assert spec["config"]["responsive"] is True and "width" not in spec["layout"]
+        # no fixed width (the renderer fits the cell) and no "responsive" (zero height there)
+        assert "width" not in spec["layout"] and spec["layout"]["height"] >= 420
+        assert "responsive" not in spec.get("config", {})
         assert data["text/plain"].startswith("<")
     st.step(3)
     spec = st.outputs["queues"].outputs[0]["data"]["application/vnd.plotly.v1+json"]
-    assert spec["layout"]["xaxis"]["range"] == [-0.5, 2.5]
+    assert spec["layout"]["xaxis"]["range"] == [-0.5, 11.5]     # the whole run, fixed
+    assert {t["mode"] for t in spec["data"]} == {"lines+markers"}   # one tick is visible too
     assert json.loads(json.dumps(spec)) == spec          # plain JSON for the front end
+
+
+def _points(trace: dict) -> int:
+    """Points of a trace in a figure's plain JSON (a list, or a typed-array spec)."""
+    x = trace.get("x", [])
+    if isinstance(x, dict):
+        import base64
+        return len(base64.b64decode(x["bdata"])) // int(x["dtype"][1:])
+    return len(x)
 
 
 def test_reset_redraws_axes_markers_and_the_selected_tick():
@@ -134,11 +146,11 @@ def test_reset_redraws_axes_markers_and_the_selected_tick():
     for name, out in st.outputs.items():
         spec = out.outputs[0]["data"]["application/vnd.plotly.v1+json"]
         assert [s for s in spec["layout"].get("shapes", [])] == []     # no old tick or events
-        assert "range" not in spec["layout"].get("xaxis", {})          # axes start afresh
-        assert all(len(t.get("x", [])) == 0 for t in spec["data"])
+        assert spec["layout"]["xaxis"]["range"] == [-0.5, 11.5]
+        assert all(_points(t) == 0 for t in spec["data"])               # no old data
     st.step(2)
     spec = st.outputs["queues"].outputs[0]["data"]["application/vnd.plotly.v1+json"]
-    assert spec["layout"]["xaxis"]["range"] == [-0.5, 1.5]
+    assert {_points(t) for t in spec["data"]} == {2}
 
 
 def test_log_is_the_live_verbose_log():
