@@ -286,6 +286,50 @@ def agent_state(a: Agent, prev_balance: int, prev_costs: list[int]) -> dict:
     }
 
 
+_QUEUE_GET = attrgetter("tx_id", "receiver_id", "amount", "remaining_amount", "priority",
+                        "deadline_tick", "rtgs_priority", "overdue_since_tick")
+
+
+def queue_columns(world: World) -> dict[str, list]:
+    """:func:`queue_rows` as columns (QUEUE_COLUMNS): one attribute fetch per queued payment."""
+    kinds: list[str] = []
+    owners: list[str] = []
+    positions: list[int] = []
+    fetched: list[tuple] = []
+    for a in world.agent_list:
+        q = a.queue1
+        if q:
+            n = len(q)
+            kinds.extend(["queue1"] * n)
+            owners.extend([a.id] * n)
+            positions.extend(range(n))
+            fetched.extend(map(_QUEUE_GET, q))
+    rtgs = [tx for tx in world.queue2 if tx.location == IN_QUEUE2]
+    kinds.extend(["rtgs"] * len(rtgs))
+    owners.extend([tx.sender_id for tx in rtgs])
+    positions.extend(range(len(rtgs)))
+    fetched.extend(map(_QUEUE_GET, rtgs))
+    cols = {"queue_type": kinds, "agent_id": owners, "position": positions}
+    values = list(zip(*fetched)) if fetched else [()] * 8
+    for name, col in zip(QUEUE_COLUMNS[3:], values):
+        cols[name] = list(col)
+    return cols
+
+
+class QueueRows(AgentStates):
+    """A tick's queue snapshot: ``columns`` (QUEUE_COLUMNS), rows as dicts on first use.
+
+    >>> rows = QueueRows({"queue_type": ["rtgs"], "tx_id": ["tx_1"]})
+    >>> rows[0], len(rows)
+    ({'queue_type': 'rtgs', 'tx_id': 'tx_1'}, 1)
+    """
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        return len(self.columns["queue_type"])
+
+
 def queue_rows(world: World) -> list[dict]:
     """Queue 1 of every bank (agent order) and Queue 2 (global order) after a tick."""
     rows = []

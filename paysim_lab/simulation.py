@@ -21,7 +21,7 @@ from .eventlog import EventLog
 from .errors import PolicyWarning, SimulationError, SimulationFinished
 from .records import (HISTORY_COLUMNS, TRANSACTION_COLUMNS, AgentStates, EventDicts, TickRecord,
                       agent_state_columns,
-                      queue_rows, transaction_location, transaction_status)
+                      QueueRows, queue_columns, transaction_location, transaction_status)
 
 TickListener = Callable[[TickRecord], None]
 
@@ -266,7 +266,7 @@ class Simulation:
                    "is_end_of_day": stats.is_end_of_day}
         # queue rows are built only for listeners that read them (a store without queue
         # snapshots reads the queues it counts from the engine)
-        queues = queue_rows(w) if self._needs_queues else []
+        queues = QueueRows(queue_columns(w)) if self._needs_queues else []
         return TickRecord(t, day, EventDicts(recs, start), summary, states, queues,
                           (start, start + len(recs)))
 

@@ -28,8 +28,8 @@ import pyarrow as pa
 from ..engine.state import IN_QUEUE1, IN_QUEUE2, OVERDUE, SETTLED
 from ..eventlog import EventLog
 from ..errors import StoreError
-from ..records import (AGENT_STATE_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, TickRecord,
-                       canonical_json, state_columns)
+from ..records import (AGENT_STATE_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, QueueRows,
+                       TickRecord, canonical_json, state_columns)
 from ..report import RunInfo
 from . import rows
 from .daily import DayTracker
@@ -319,18 +319,21 @@ class RunWriter:
         ticks; queue snapshot rows when kept. From the record's queue rows when it has them,
         else from the engine (whose state is this tick's end state while the run is live)."""
         if rec.queues or self.keeps("queues"):
-            rtgs = [q["tx_id"] for q in rec.queues if q["queue_type"] == "rtgs"]
-            queue1: dict[str, list[str]] = {}
-            for q in rec.queues:
-                if q["queue_type"] == "queue1":
-                    queue1.setdefault(q["agent_id"], []).append(q["tx_id"])
+            qcols = (rec.queues.columns if isinstance(rec.queues, QueueRows) else
+                     {c: [q[c] for q in rec.queues] for c in QUEUE_COLUMNS})
+            rtgs, queue1 = [], {}
+            for kind, owner, tid in zip(qcols["queue_type"], qcols["agent_id"], qcols["tx_id"]):
+                if kind == "rtgs":
+                    rtgs.append(tid)
+                elif kind == "queue1":
+                    queue1.setdefault(owner, []).append(tid)
             if self.keeps("queues"):
                 qc = self._queues
-                for q in rec.queues:
-                    qc["simulation_id"].append(self.run_id)
-                    qc["tick"].append(rec.tick)
-                    for n in QUEUE_COLUMNS:
-                        qc[n].append(q[n])
+                n = len(qcols["queue_type"])
+                qc["simulation_id"].extend([self.run_id] * n)
+                qc["tick"].extend([rec.tick] * n)
+                for name in QUEUE_COLUMNS:
+                    qc[name].extend(qcols[name])
         else:
             w = self.sim.world
             tx_id = attrgetter("tx_id")

@@ -92,3 +92,18 @@ def test_state_columns_equal_the_row_by_row_agent_state_of_every_tick():
     sim.add_listener(check)
     sim.run()
     assert len(seen) == 300
+
+
+def test_queue_columns_equal_the_row_by_row_queue_snapshot_of_every_tick():
+    from paysim_lab.records import queue_rows
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sim = psl.Simulation(psl.data.scenario_path("advanced_policy_crisis"))
+    seen = []
+
+    def check(rec):
+        assert list(rec.queues) == queue_rows(sim.world)
+        seen.append(len(rec.queues))
+    sim.add_listener(check)
+    sim.run()
+    assert len(seen) == 300 and max(seen) > 0
