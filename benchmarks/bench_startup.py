@@ -5,6 +5,10 @@ fresh interpreter (wall time, best of --repeat), with the heavy libraries it loa
 
     python benchmarks/bench_startup.py            # best of 7
     python benchmarks/bench_startup.py --repeat 15
+    python benchmarks/bench_startup.py --against /path/to/older/checkout   # side by side
+
+With ``--against`` every case is also timed on another checkout of paysim_lab (for example a
+``git worktree add`` of an older commit), interleaved run by run, and the ratio is printed.
 """
 from __future__ import annotations
 
@@ -39,23 +43,31 @@ print('LOADED', ','.join(m for m in %r if m in sys.modules), file=sys.stderr)
 """ % (HEAVY,)
 
 
-def measure(args: list[str], repeat: int, cwd: str) -> tuple[float, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    best = float("inf")
-    loaded = ""
+def once(args: list[str], root: Path, cwd: str) -> tuple[float, str]:
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=cwd, env=env,
+                         capture_output=True, text=True, check=False)
+    return time.perf_counter() - start, out.stderr.rsplit("LOADED ", 1)[-1].strip()
+
+
+def measure(args: list[str], repeat: int, cwd: str, roots: list[Path]) -> list[tuple]:
+    """Best wall time and loaded libraries per checkout, runs interleaved."""
+    best = [float("inf")] * len(roots)
+    loaded = [""] * len(roots)
     for _ in range(repeat):
-        start = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=cwd, env=env,
-                             capture_output=True, text=True, check=False)
-        best = min(best, time.perf_counter() - start)
-        loaded = out.stderr.rsplit("LOADED ", 1)[-1].strip()
-    return best, loaded
+        for i, root in enumerate(roots):
+            took, loaded[i] = once(args, root, cwd)
+            best[i] = min(best[i], took)
+    return list(zip(best, loaded))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--against", type=Path, help="another paysim_lab checkout to compare")
     opts = parser.parse_args()
+    roots = [ROOT] + ([opts.against.resolve()] if opts.against else [])
     with tempfile.TemporaryDirectory() as tmp:
         tiny = Path(tmp) / "tiny.yaml"
         tiny.write_text(TINY, encoding="utf-8")
@@ -72,12 +84,19 @@ def main() -> None:
             ("paysim run crisis (300 ticks)", ["run", "advanced_policy_crisis", "--quiet"]),
         ]
         base = None
-        print(f"{'case':32} {'best s':>8} {'vs python':>10}  heavy libraries loaded")
+        head = f"{'case':32} {'best s':>8} {'vs python':>10}"
+        if opts.against:
+            head += f" {'other s':>8} {'other/this':>10}"
+        print(head + "  heavy libraries loaded (this checkout)")
         for name, args in cases:
-            best, loaded = measure(args, opts.repeat, tmp)
+            results = measure(args, opts.repeat, tmp, roots)
+            best, loaded = results[0]
             base = base or best
-            print(f"{name:32} {best:8.3f} {best / base:9.1f}x  {loaded or '-'}")
-
+            line = f"{name:32} {best:8.3f} {best / base:9.1f}x"
+            if opts.against:
+                other = results[1][0]
+                line += f" {other:8.3f} {other / best:9.2f}x"
+            print(f"{line}  {loaded or '-'}")
 
 if __name__ == "__main__":
     main()
