@@ -1,5 +1,5 @@
 """Chart build time on a long run: every chart of ``paysim_lab.plots`` on target2_crisis_25day
-(25 days, 2,500 ticks, ~700,000 events, ~70 scenario events), with markers on and off, and the
+(simcash profile; 25 days, 2,500 ticks, ~700,000 events, ~70 scenario events), markers on and off, the
 old way of drawing markers (one ``add_shape``/``add_annotation`` per line) side by side.
 
 Run: python benchmarks/bench_plots.py [--scenario PATH] [--repeat 3]
@@ -16,6 +16,9 @@ from paysim_lab import plots
 
 DEFAULT = (Path(__file__).resolve().parents[2] / "shared" / "simcash" / "examples" / "configs"
            / "target2_crisis_25day.yaml")
+if not DEFAULT.exists():        # a git worktree one folder deeper than the checkout
+    DEFAULT = Path(__file__).resolve().parents[3] / DEFAULT.relative_to(
+        Path(__file__).resolve().parents[2])
 
 ap = argparse.ArgumentParser(description=__doc__)
 ap.add_argument("--scenario", default=str(DEFAULT))
@@ -24,7 +27,10 @@ args = ap.parse_args()
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    sim = psl.Simulation.from_file(args.scenario)
+    path = Path(args.scenario)
+    # its policy files sit two folders up (simulator/policies), outside the scenario's folder
+    sim = psl.Simulation(psl.load_scenario(path, compat="simcash",
+                                           allowed_policy_dirs=[path.resolve().parents[2]]))
     t0 = time.perf_counter()
     sim.run()
     run_s = time.perf_counter() - t0
