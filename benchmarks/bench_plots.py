@@ -1,6 +1,7 @@
 """Chart build time on a long run: every chart of ``paysim_lab.plots`` on target2_crisis_25day
-(simcash profile; 25 days, 2,500 ticks, ~700,000 events, ~70 scenario events), markers on and off, the
-old way of drawing markers (one ``add_shape``/``add_annotation`` per line) side by side.
+(simcash profile; 25 days, 2,500 ticks, ~700,000 events, ~70 scenario events), markers on
+and off, and the old way of drawing markers (one ``add_shape``/``add_annotation`` per line)
+side by side.
 
 Run: python benchmarks/bench_plots.py [--scenario PATH] [--repeat 3]
 Prints the best of ``repeat`` builds per chart (the machine's other load only slows a build down),
