@@ -17,5 +17,7 @@ setup(
     # An editable install puts the checkout itself on sys.path (instead of an import hook
     # that Python consults last), so starting Python in the folder that holds a clone named
     # paysim_lab still imports the package, not the clone folder as an empty namespace.
+    # setuptools calls this mode transitional; .ci/check_install.sh checks the behaviour, so
+    # a release that drops it shows up there first.
     options={"editable_wheel": {"mode": "compat"}},
 )
