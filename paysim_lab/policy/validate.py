@@ -806,9 +806,11 @@ def _action_lints(p: _Parser, node: Node, tree: str, kind: str, ancestors):
         amount = params.get("amount")
         if amount is not None and not _bounded_by_capacity(amount) \
                 and not _guarded_by_capacity(ancestors):
+            outcome = ("is cut to the capacity (CollateralPostCapped)" if p.extended
+                       else "aborts the run")
             p.lint("UncappedCollateral", "PostCollateral amount is not bounded by "
-                   "remaining_collateral_capacity: posting more than the capacity aborts the "
-                   "run (wrap it in {\"op\": \"min\", ...})", amount.path, nid, tree)
+                   f"remaining_collateral_capacity: posting more than the capacity {outcome} "
+                   "(wrap it in {\"op\": \"min\", ...})", amount.path, nid, tree)
     if name in ("SetState", "AddState"):
         key = params.get("key")
         if key is not None and key.form == "value" and isinstance(key.literal, str) \

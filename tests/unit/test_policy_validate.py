@@ -320,6 +320,16 @@ def test_lints():
     assert "the accepted name is 'focus_counterparties'" in msgs[3]
 
 
+@pytest.mark.parametrize("profile, outcome", [
+    ("simcash", "aborts the run"), ("extended", "is cut to the capacity (CollateralPostCapped)")])
+def test_uncapped_collateral_lint_says_what_the_profile_does(profile, outcome):
+    d = base()
+    d["strategic_collateral_tree"] = act("S", "PostCollateral", amount=F("queue1_liquidity_gap"))
+    (msg,) = [m for m in lints_of(d, profile) if "UncappedCollateral" in m]
+    assert msg.endswith(f"posting more than the capacity {outcome} "
+                        '(wrap it in {"op": "min", ...})')
+
+
 def test_more_lints():
     d = base()
     d["payment_tree"]["on_true"] = act("A1", "WithdrawFromRtgs")
