@@ -111,8 +111,8 @@ def _policy_dir_option(fn):
     return click.option(
         "--allow-policy-dir", "allow_policy_dir", multiple=True, metavar="DIR",
         type=click.Path(file_okay=False),
-        help="Also read policy files (json_path) from DIR; repeatable. By default only the "
-             "scenario's folder tree and the bundled policies are read.")(fn)
+        help="Also read policy files (json_path) and payments tables from DIR; repeatable. "
+             "By default only the scenario's folder tree and the bundled data are read.")(fn)
 
 
 def _resolve_scenario(path: str) -> str:

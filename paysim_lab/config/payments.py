@@ -475,7 +475,7 @@ def feed_for_scenario(scenario) -> PaymentFeed:
     sim = scenario.simulation
     clock = spec.clock.model_dump(exclude_none=True) if spec.clock is not None else None
     try:
-        _check_allowed(path, label, scenario._allowed_policy_dirs)
+        _check_allowed(path, label, scenario.base_dir, scenario._allowed_policy_dirs)
         frame = read_payments_file(path, label)
         return payment_feed(frame, [a.id for a in scenario.agents],
                             ticks_per_day=sim.ticks_per_day, num_days=sim.num_days,
@@ -486,21 +486,32 @@ def feed_for_scenario(scenario) -> PaymentFeed:
         raise ScenarioError(f"{scenario.source}: payments: {exc}", exc.errors) from None
 
 
-def _check_allowed(path: Path, label: str, allowed_dirs) -> None:
-    """Untrusted scenarios (``load_scenario(..., allowed_policy_dirs=...)``) may read tables
-    only inside those folders or the bundled ``data/payments``, as for policy files."""
-    if allowed_dirs is None:
-        return
+def _check_allowed(path: Path, label: str, base_dir, allowed_dirs) -> None:
+    """A table is read only inside the folders a policy file may come from (the scenario's
+    folder tree, ``allowed_policy_dirs``, PAYSIM_POLICY_DIRS) or the bundled ``data/payments``,
+    so a scenario cannot pull an arbitrary file into a run."""
     from .. import data
-    dirs = [allowed_dirs] if isinstance(allowed_dirs, (str, os.PathLike)) else allowed_dirs
-    folders = [Path(d).resolve() for d in dirs] + [data.payments_dir().resolve()]
-    try:
-        real = path.resolve()
-    except (OSError, RuntimeError, ValueError):
-        real = None
-    if real is None or not any(real.is_relative_to(f) for f in folders):
+    from .policies import ALLOW_HINT, PolicyPathResolver
+    resolver = PolicyPathResolver(base_dir, allowed_dirs)
+    bundled = data.payments_dir()
+    if not resolver.permits(path, [bundled]):
+        folders = [*resolver.allowed, bundled.resolve()]
         raise _fail(label, "is outside the allowed folders ("
-                    + ", ".join(str(f) for f in folders) + "); refusing to read it")
+                    + ", ".join(str(f) for f in folders) + f"); refusing to read it ({ALLOW_HINT})")
+
+
+def stored_table_dirs(doc) -> list[str] | None:
+    """``allowed_policy_dirs`` for reloading a stored configuration: the folder of the table
+    it names (stored by absolute path once the run's own load accepted it).
+
+    >>> stored_table_dirs({"payments": {"path": "/data/day.parquet"}})
+    ['/data']
+    """
+    spec = doc.get("payments") if isinstance(doc, dict) else None
+    where = spec.get("path") if isinstance(spec, dict) else spec
+    if not isinstance(where, str) or not os.path.isabs(where):
+        return None
+    return [os.path.dirname(where)]
 
 
 def _plain(value):
@@ -560,7 +571,10 @@ def scenario_from_payments(payments, banks, *, ticks_per_day, num_days, rng_seed
         doc["payments"] = {"path": os.fspath(payments)}
         if clock is not None:
             doc["payments"]["clock"] = dict(clock)
-        return load_scenario(doc, compat=compat, base_dir=base_dir)
+        # the caller names this file in code: its folder is trusted
+        where = resolve_path(os.fspath(payments), base_dir).absolute().parent
+        return load_scenario(doc, compat=compat, base_dir=base_dir,
+                             allowed_policy_dirs=[where])
     scenario = load_scenario(doc, compat=compat, base_dir=base_dir)
     sim = scenario.simulation
     scenario._payment_feed = payment_feed(

@@ -69,6 +69,10 @@ def _within(path: Path, folder: Path) -> bool:
 #: Environment variable naming extra trusted policy folders (separated like PATH).
 POLICY_DIRS_ENV = "PAYSIM_POLICY_DIRS"
 
+#: How to trust another folder; ends every refusal of a file outside the allowed folders.
+ALLOW_HINT = ("to allow a folder, name it with --allow-policy-dir DIR, or "
+              "allowed_policy_dirs=[DIR] in load_scenario")
+
 
 class PolicyPathResolver:
     """Finds the file a ``json_path`` refers to; raises SourceError listing every place tried."""
@@ -89,6 +93,19 @@ class PolicyPathResolver:
                 continue
             if real not in self.allowed:
                 self.allowed.append(real)
+
+    def permits(self, path: Path, extra_dirs=()) -> bool:
+        """Whether ``path`` (symlinks followed) lies inside an allowed folder or ``extra_dirs``.
+
+        >>> PolicyPathResolver(base_dir="/tmp").permits(Path("/etc/passwd"))
+        False
+        """
+        try:
+            real = Path(path).resolve()
+            folders = self.allowed + [Path(d).resolve() for d in extra_dirs]
+        except (OSError, RuntimeError, ValueError):
+            return False
+        return any(_within(real, folder) for folder in folders)
 
     def candidates(self, json_path: str) -> list[Path]:
         rel = Path(json_path)
@@ -136,8 +153,7 @@ class PolicyPathResolver:
             raise reading.SourceError(
                 f"policy file {json_path!r} not found inside the allowed policy folders "
                 f"({allowed}); looked in: {looked}; {len(refused)} location(s) outside those "
-                f"folders were refused (to allow a folder, name it with --allow-policy-dir "
-                f"DIR, or allowed_policy_dirs=[DIR] in load_scenario)")
+                f"folders were refused ({ALLOW_HINT})")
         raise reading.SourceError(f"policy file {json_path!r} not found; looked in: "
                                   + "; ".join(tried))
 

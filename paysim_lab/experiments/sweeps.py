@@ -49,6 +49,7 @@ class Base:
     seed: int                 # simulation.rng_seed
     source: str = "<dict>"
     warnings: tuple[str, ...] = ()   # the scenario's own load warnings, without the source
+    allowed_dirs: tuple | None = None  # the scenario's allowed_policy_dirs (files it may read)
 
 
 def load_base(scenario) -> Base:
@@ -60,7 +61,14 @@ def load_base(scenario) -> Base:
                 base_dir=os.fspath(base_dir) if base_dir is not None else None,
                 agent_ids=tuple(a.id for a in sc.agents), policies=sc.agent_policies,
                 seed=sc.simulation.rng_seed, source=sc.source,
-                warnings=tuple(_without_source(t, sc.source) for t in sc.load_warnings))
+                warnings=tuple(_without_source(t, sc.source) for t in sc.load_warnings),
+                allowed_dirs=_as_tuple(sc._allowed_policy_dirs))
+
+
+def _as_tuple(dirs) -> tuple | None:
+    if dirs is None:
+        return None
+    return (dirs,) if isinstance(dirs, (str, os.PathLike)) else tuple(dirs)
 
 
 def grid_points(grid: Mapping[str, Sequence] | None) -> tuple[list[str], list[tuple]]:
@@ -103,7 +111,8 @@ def prepare(base: Base, assignments: Mapping[str, Any]):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ScenarioWarning)
         try:
-            sc = load_scenario(doc, compat=base.profile, base_dir=base.base_dir)
+            sc = load_scenario(doc, compat=base.profile, base_dir=base.base_dir,
+                               allowed_policy_dirs=base.allowed_dirs)
             # resolve and validate the policies here, once: the resolved documents travel
             # with the pickled scenario, so workers do not redo it for every task
             sc.agent_policies

@@ -75,8 +75,10 @@ def run_info(con, run_id: str) -> RunInfo:
     if row.get("run_info_json"):
         return RunInfo.from_json(row["run_info_json"])
     from ..config import load_scenario
+    from ..config.payments import stored_table_dirs
     from ..engine.build import build_world
-    sc = load_scenario(json.loads(row["config_json"]))
+    doc = json.loads(row["config_json"])
+    sc = load_scenario(doc, allowed_policy_dirs=stored_table_dirs(doc))
     world, _ = build_world(sc.engine_config(), seed=row["rng_seed"])
     return RunInfo.from_world(world)
 
@@ -263,11 +265,13 @@ def verify(con, run_id: str) -> VerifyResult:
     Policies replaced during the run (``manual`` snapshots) are replaced at the same ticks.
     """
     from ..config import load_scenario
+    from ..config.payments import stored_table_dirs
     from ..simulation import Simulation
     row = run_row(con, run_id)
     require_part(con, run_id, "events", "verify")
     ticks = row["ticks_run"] or 0
-    sc = load_scenario(json.loads(row["config_json"]))
+    doc = json.loads(row["config_json"])
+    sc = load_scenario(doc, allowed_policy_dirs=stored_table_dirs(doc))
     sim = Simulation(sc, seed=row["rng_seed"])
     # policies replaced during the run are replaced again at the same tick
     changes = con.execute("SELECT snapshot_tick, agent_id, policy_json FROM policy_snapshots "

@@ -331,3 +331,37 @@ def test_an_untrusted_scenario_reads_tables_only_inside_the_allowed_folders(tmp_
             psl.load_scenario(path, allowed_policy_dirs=[inside])
         assert str(err.value).startswith(
             f"{path}: payments: {inside / target}: is outside the allowed folders (")
+
+
+def test_a_table_outside_the_scenario_folder_is_refused_by_default(tmp_path, monkeypatch):
+    # the same safe default as policy files: the scenario's folder tree, the bundled data,
+    # PAYSIM_POLICY_DIRS and the folders the caller names
+    monkeypatch.delenv("PAYSIM_POLICY_DIRS", raising=False)
+    inside, outside = tmp_path / "inside", tmp_path / "outside"
+    inside.mkdir()
+    outside.mkdir()
+    table = outside / "pay.csv"
+    table.write_text("sender,receiver,amount,arrival_tick\nA,B,5,0\n")
+    path = inside / "s.yaml"
+    path.write_text(yaml.safe_dump(base_doc(payments=str(table))))
+    with pytest.raises(ScenarioError) as err:
+        psl.load_scenario(path)
+    text = str(err.value)
+    assert text.startswith(f"{path}: payments: {table}: is outside the allowed folders (")
+    assert "--allow-policy-dir" in text and "allowed_policy_dirs" in text
+    assert psl.load_scenario(path, allowed_policy_dirs=[outside]).payment_count == 1
+    monkeypatch.setenv("PAYSIM_POLICY_DIRS", str(outside))
+    assert psl.load_scenario(path).payment_count == 1
+
+
+def test_a_table_named_in_from_payments_is_trusted_and_its_stored_run_verifies(tmp_path):
+    # the caller names the file in code; a stored run reads it again from any folder
+    table = tmp_path / "pay.csv"
+    table.write_text("sender,receiver,amount,arrival_tick\nA,B,5,0\n")
+    sc = psl.Scenario.from_payments(str(table), BANKS, ticks_per_day=5)
+    assert sc.payment_count == 1
+    store = psl.Store()
+    sim = psl.Simulation(sc, store=store)
+    sim.run()
+    result = store.verify(sim.run_id)
+    assert result.ok and result.events > 0, result.mismatch
