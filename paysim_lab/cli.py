@@ -312,10 +312,8 @@ def replay(db, run_id, verbose, from_tick, to_tick, filter_event_type, filter_ag
     """Replay a stored run from DB without re-running the engine."""
     filters = _build_filters(verbose, filter_event_type, filter_agent, filter_tx,
                              filter_tick_range)
-    from .store.reader import check_tick_range, event_dicts_for, jsonl_line
     try:
         with _read_store(db) as store:
-            con = store.connection
             if run_id is None:
                 run_id = store.latest_run_id()
                 row = store.run(run_id)
@@ -324,7 +322,7 @@ def replay(db, run_id, verbose, from_tick, to_tick, filter_event_type, filter_ag
             else:
                 store.run(run_id)
             try:
-                lo, hi = check_tick_range(con, run_id, from_tick, to_tick)
+                lo, hi = store.tick_range(run_id, from_tick, to_tick)
             except ValueError as exc:
                 raise click.UsageError(str(exc)) from None
             out = _stdout()
@@ -337,16 +335,16 @@ def replay(db, run_id, verbose, from_tick, to_tick, filter_event_type, filter_ag
                 _quiet_broken_pipe()
             if events_out:
                 with open(events_out, "w", encoding="utf-8", newline="\n") as fh:
-                    for ev in event_dicts_for(con, run_id, lo, hi):
-                        fh.write(jsonl_line(ev) + "\n")
+                    for line in store.events_jsonl(run_id, lo, hi):
+                        fh.write(line)
             if verify:
                 res = store.verify(run_id)
                 if not res.ok:
                     _fail(f"run {run_id} does not replay deterministically: {res.mismatch}")
                 _note(f"paysim: verified {run_id}: {res.events} events over {res.ticks} ticks "
                       f"match a fresh run")
-    except _store_errors() as exc:
-        _fail(_as_store_error(db, exc))
+    except USER_ERRORS as exc:
+        _fail(exc)
 
 
 # ---------------------------------------------------------------------------- reading stores
@@ -354,20 +352,6 @@ def _read_store(path):
     """A store opened read-only: read commands never create, write or migrate a file."""
     from .store import Store
     return Store(path, read_only=True)
-
-
-def _store_errors() -> tuple:
-    import duckdb
-    return USER_ERRORS + (duckdb.Error,)
-
-
-def _as_store_error(path, exc):
-    """DuckDB's own errors while reading (a damaged file) as a StoreError naming the file."""
-    import duckdb
-    if isinstance(exc, duckdb.Error):
-        from .store.database import _duckdb_error
-        return _duckdb_error(str(path), exc)
-    return exc
 
 
 # ---------------------------------------------------------------------------- runs
@@ -378,8 +362,8 @@ def runs(db):
     try:
         with _read_store(db) as store:
             frame = store.runs()
-    except _store_errors() as exc:
-        _fail(_as_store_error(db, exc))
+    except USER_ERRORS as exc:
+        _fail(exc)
     rows = [("run_id", "scenario", "seed", "ticks", "status", "started_at", "error")]
     for r in frame.itertuples(index=False):
         started = r.started_at.strftime("%Y-%m-%d %H:%M:%S") if r.started_at is not None \
@@ -507,8 +491,8 @@ def db_info(path):
     try:
         with _read_store(path) as store:
             info = store.info()
-    except _store_errors() as exc:
-        _fail(_as_store_error(path, exc))
+    except USER_ERRORS as exc:
+        _fail(exc)
     click.echo(f"store: {info['path']}")
     click.echo(f"schema version: {info['schema_version']}")
     click.echo("tables:")
@@ -527,8 +511,8 @@ def db_check(path):
     try:
         with _read_store(path) as store:
             problems = store.check()
-    except _store_errors() as exc:
-        _fail(_as_store_error(path, exc))
+    except USER_ERRORS as exc:
+        _fail(exc)
     if problems:
         for p in problems:
             click.echo(f"problem: {p}")

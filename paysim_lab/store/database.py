@@ -8,6 +8,8 @@
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import re
 import threading
@@ -61,6 +63,27 @@ def _duckdb_error(path: str, exc: BaseException) -> StoreError:
         return StoreError(f"{path}: cannot write to the store (the file or its folder is "
                           f"read-only; read commands open it read-only): {text}")
     return StoreError(f"{path}: cannot open store: {text}")
+
+
+def _reads(method):
+    """DuckDB's own errors while reading (a damaged or truncated file) as the one-line
+    StoreError of :func:`_duckdb_error`, for the Python API and the CLI alike."""
+    if inspect.isgeneratorfunction(method):
+        @functools.wraps(method)
+        def gen(self, *args, **kwargs):
+            try:
+                yield from method(self, *args, **kwargs)
+            except duckdb.Error as exc:
+                raise _duckdb_error(self.path, exc) from None
+        return gen
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except duckdb.Error as exc:
+            raise _duckdb_error(self.path, exc) from None
+    return call
 
 
 class Store:
@@ -266,22 +289,27 @@ class Store:
                                        [run_id]).fetchone() is not None
 
     # ------------------------------------------------------------------ reading
+    @_reads
     def runs(self) -> pd.DataFrame:
         """One row per stored run, in start order."""
         return reader.runs_frame(self.connection)
 
+    @_reads
     def run(self, run_id: str) -> dict:
         """The ``simulations`` row of one run as a dict."""
         return reader.run_row(self.connection, run_id)
 
+    @_reads
     def latest_run_id(self) -> str:
         """Id of the most recently started run."""
         return reader.latest_run_id(self.connection)
 
+    @_reads
     def events(self, run_id: str) -> pd.DataFrame:
         """A run's events, same columns as ``Simulation.events``."""
         return reader.events_frame(self.connection, run_id)
 
+    @_reads
     def indicators(self, run_id: str | None = None, level: str = "bank",
                    **kwargs) -> pd.DataFrame:
         """A stored run's RTGS indicators, as ``Simulation.indicators`` (docs/indicators.md).
@@ -291,10 +319,12 @@ class Store:
         from ..indicators import indicators
         return indicators(self, run_id, level, **kwargs)
 
+    @_reads
     def events_of(self, run_id: str, event_type: str) -> pd.DataFrame:
         """A run's events of one type, same columns as ``Simulation.events_of``."""
         return frames.events_of_frame(self.connection, run_id, event_type)
 
+    @_reads
     def history(self, run_id: str) -> pd.DataFrame:
         """One row per bank per stored tick, same columns and dtypes as ``sim.history()``.
 
@@ -303,15 +333,18 @@ class Store:
         """
         return frames.history_frame(self.connection, run_id)
 
+    @_reads
     def transactions(self, run_id: str) -> pd.DataFrame:
         """One row per payment, same columns as ``sim.transactions()`` (status ``pending`` /
         ``settled`` / ``overdue`` / ``dropped``), as of the last stored tick."""
         return frames.transactions_frame(self.connection, run_id)
 
+    @_reads
     def costs(self, run_id: str) -> pd.DataFrame:
         """Run-total costs per bank at the last stored tick, same columns as ``sim.costs()``."""
         return frames.costs_frame(self.connection, run_id)
 
+    @_reads
     def stored_run(self, run_id: str | None = None) -> "frames.StoredRun":
         """A stored run with the Simulation's read API; every chart in ``psl.plots`` takes it.
 
@@ -319,10 +352,12 @@ class Store:
         """
         return frames.StoredRun(self, run_id or reader.latest_run_id(self.connection))
 
+    @_reads
     def state_registers(self, run_id: str) -> pd.DataFrame:
         """tick, agent_id, register_key, register_value: each register's value at tick end."""
         return reader.registers_frame(self.connection, run_id)
 
+    @_reads
     def records(self, run_id: str, from_tick: int | None = None, to_tick: int | None = None):
         """The stored :class:`~paysim_lab.records.TickRecord` of each tick in the range."""
         lo, hi = reader.check_tick_range(self.connection, run_id, from_tick, to_tick)
@@ -344,6 +379,7 @@ class Store:
                                         filter_agent=filter_agent, filter_tx=filter_tx,
                                         filter_tick_range=filter_tick_range, filters=filters))
 
+    @_reads
     def iter_replay(self, run_id: str | None = None, verbose: bool = True,
                     from_tick: int | None = None, to_tick: int | None = None, *,
                     filter_event_type=None, filter_agent=None, filter_tx=None,
@@ -359,14 +395,35 @@ class Store:
                                     filter_tick_range)
         yield from reader.iter_verbose(con, run_id, from_tick, to_tick, filters)
 
-    def events_jsonl(self, run_id: str) -> Iterator[str]:
-        """Each stored event as the JSON line ``paysim run --events-out`` wrote."""
+    @_reads
+    def events_jsonl(self, run_id: str, from_tick: int | None = None,
+                     to_tick: int | None = None) -> Iterator[str]:
+        """Each stored event (of the tick range, default all) as the JSON line
+        ``paysim run --events-out`` wrote.
+
+        >>> "".join(store.events_jsonl(run_id, 0, 9))    # doctest: +SKIP
+        """
         con = self.connection
         ticks_run = reader.run_row(con, run_id)["ticks_run"] or 0
         reader.require_part(con, run_id, "events", "events_jsonl()")
-        for ev in reader.event_dicts_for(con, run_id, 0, max(ticks_run - 1, 0)):
+        if from_tick is None and to_tick is None:
+            lo, hi = 0, max(ticks_run - 1, 0)
+        else:
+            lo, hi = reader.check_tick_range(con, run_id, from_tick, to_tick)
+        for ev in reader.event_dicts_for(con, run_id, lo, hi):
             yield reader.jsonl_line(ev) + "\n"
 
+    @_reads
+    def tick_range(self, run_id: str, from_tick: int | None = None,
+                   to_tick: int | None = None) -> tuple[int, int]:
+        """The stored ticks ``(first, last)`` a range names; ValueError when outside them.
+
+        >>> store.tick_range(run_id, 5)      # doctest: +SKIP
+        (5, 99)
+        """
+        return reader.check_tick_range(self.connection, run_id, from_tick, to_tick)
+
+    @_reads
     def verify(self, run_id: str | None = None) -> reader.VerifyResult:
         """Re-run the stored config and seed; compare the event streams (determinism check)."""
         con = self.connection
@@ -382,12 +439,14 @@ class Store:
         except duckdb.Error as exc:
             raise StoreError(f"SQL error: {exc}") from None
 
+    @_reads
     def export(self, run_id: str, folder: str | Path, format: str = "parquet") -> Path:
         """Write a stored run's frames and a manifest to ``folder`` (see ``paysim_lab.export``)."""
         from ..export import export_run
         return export_run(self, run_id, folder, format=format)
 
     # ------------------------------------------------------------------ maintenance
+    @_reads
     def info(self) -> dict:
         """Schema version, tables, and row counts per run."""
         con = self.connection
@@ -408,6 +467,7 @@ class Store:
         return {"path": self.path, "schema_version": version, "tables": totals,
                 "runs": counts}
 
+    @_reads
     def check(self) -> list[str]:
         """Problems found (empty list when the store is sound)."""
         con = self.connection

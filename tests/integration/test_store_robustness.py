@@ -158,6 +158,42 @@ def test_damaged_stores_give_a_one_line_store_error(stored, how):
     assert failed >= 1      # (a damaged block may be one that a command never reads)
 
 
+READ_METHODS = (("runs", ()), ("info", ()), ("check", ()), ("latest_run_id", ()),
+                ("run", ("RUN",)), ("events", ("RUN",)), ("history", ("RUN",)),
+                ("transactions", ("RUN",)), ("costs", ("RUN",)),
+                ("state_registers", ("RUN",)), ("replay", ("RUN",)),
+                ("events_jsonl", ("RUN",)), ("records", ("RUN",)), ("verify", ("RUN",)))
+
+
+@pytest.mark.parametrize("how", ["truncated", "scrambled"])
+def test_damaged_stores_give_a_one_line_store_error_from_the_python_api(stored, how):
+    # the API shares the CLI's conversion: a raw DuckDB error never reaches the caller
+    with psl.Store(stored, read_only=True) as good:
+        run_id = good.latest_run_id()
+    path = _damage(stored, how)
+    failed = 0
+    for name, args in READ_METHODS:
+        try:
+            store = psl.Store(path, read_only=True)
+        except StoreError:
+            failed += 1
+            continue
+        with store:
+            try:
+                out = getattr(store, name)(*(run_id if a == "RUN" else a for a in args))
+                if name == "events_jsonl":
+                    list(out)
+            except StoreError as exc:
+                failed += 1
+                text = str(exc)
+                assert "\n" not in text
+                assert text.startswith(f"{path}: not a readable paysim_lab store (the file is "
+                                       "damaged, truncated or not a DuckDB database): "), text
+            except duckdb.Error as exc:
+                pytest.fail(f"Store.{name} let a raw DuckDB error through: {exc!r}")
+    assert failed >= 1
+
+
 # ---- targets that are not files -------------------------------------------------------------
 
 @pytest.mark.parametrize("target", ["md:NAME", "motherduck:x", "s3://bucket/runs.duckdb",
