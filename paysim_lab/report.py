@@ -423,7 +423,7 @@ def _decisions(shown) -> list[str]:
             elif et == "PolicyDrop":
                 out.append(f"{BULLET}DROP: TX {tid} - {e['reason']}")
             else:
-                out.append(f"{BULLET}SPLIT: TX {tid} → {e['num_splits']} children")
+                out.append(f"{BULLET}SPLIT: TX {tid} → {len(e['child_ids'])} children")
     return out
 
 

@@ -115,6 +115,12 @@ class StepClock:
         self._last = self._now()
 
 
+#: Extended profile: the most children one Split / StaggerSplit / PaceAndRelease creates.
+#: A policy asking for more (e.g. 1-cent children of a 1,000,000-cent payment, a million
+#: payments in one tick) gets this many; PolicySplit's num_splits keeps what was asked and
+#: child_ids lists the children made. The simcash profile splits as asked (docs/deviations.md).
+MAX_SPLIT_CHILDREN = 1000
+
 # Queue 1 decisions for staggered children in the extended profile (no tree is evaluated).
 STAGGER_WAIT = Decision("StaggerWait")
 STAGGER_RELEASE = Decision("StaggerRelease")
@@ -669,7 +675,10 @@ class Engine:
 
     def split(self, a: Agent, parent: Transaction, d: Decision, t: int,
               tail: list[Transaction]) -> None:
-        n = d.num_splits
+        asked = d.num_splits
+        fixes = self.config.fixes
+        # extended: bounded, so one decision cannot flood a tick with payments (defect 19)
+        n = min(asked, MAX_SPLIT_CHILDREN) if fixes else asked
         stagger = d.action == "StaggerSplit"
         base = parent.amount // n
         if base == 0:
@@ -679,8 +688,7 @@ class Engine:
         prio = min(parent.priority + (d.boost or 0), 10) if stagger else parent.priority
         events = self.world.events
         child_ids = []
-        first_now = d.first_now if stagger else n
-        fixes = self.config.fixes
+        first_now = min(d.first_now, n) if stagger else n
         gap = (d.gap or 0) if stagger else 0
         for i in range(n):
             amount = base if i < n - 1 else base + parent.amount % n
@@ -714,7 +722,7 @@ class Engine:
             a.cost_day[C_FRICTION] += friction
             self.stats.friction_cost += friction
             events.append(("CostAccrual", t, a.id, 0, 0, 0, 0, friction, friction, 0, "split"))
-        events.append(("PolicySplit", t, a.id, parent.tx_id, n, child_ids, d.path))
+        events.append(("PolicySplit", t, a.id, parent.tx_id, asked, child_ids, d.path))
 
     # ------------------------------------------------------------------ S9
     def payment_decisions_queue2(self, t: int) -> None:

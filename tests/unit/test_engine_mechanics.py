@@ -348,3 +348,22 @@ def test_limit_events_at_submission_precede_queueing():
         ("MultilateralLimitExceeded", 0, "A", "tx_00000000", 150, 0, 120),
         ("QueuedRtgs", 0, "tx_00000000", "A"),
         ("RtgsImmediateSettlement", 0, "tx_00000001", "A", "B", 40, 100_000, 99_960)]
+
+
+@pytest.mark.parametrize("profile", ["extended", "simcash"])
+def test_a_split_into_more_than_max_split_children_is_capped_in_extended_only(profile):
+    # reliability defect 19: a policy asking for 1-cent children of a large payment
+    from paysim_lab.engine.tick import MAX_SPLIT_CHILDREN
+    asked = MAX_SPLIT_CHILDREN * 3
+    split = ScriptedPolicy(payment=lambda env: Decision("Split", path="S", num_splits=asked))
+    cfg = two_banks(a_bal=1_000_000, scenario_events=[pay("A", "B", 1_000_000, 0)])
+    cfg["profile"] = profile
+    eng = engine_for(cfg, {"A": split})
+    events = run(eng, 1)
+    made = MAX_SPLIT_CHILDREN if profile == "extended" else asked
+    ps = of_type(events, "PolicySplit")[0]
+    assert ps["num_splits"] == asked                 # the event records what was asked
+    assert len(ps["child_ids"]) == made
+    amounts = [a["amount"] for a in of_type(events, "Arrival")[1:]]
+    assert len(amounts) == made and sum(amounts) == 1_000_000
+    assert amounts[0] == 1_000_000 // made
