@@ -507,7 +507,12 @@ _I64 = (-(2**63), 2**63 - 1)
 
 def _flush_cause(exc: BaseException, sim) -> BaseException:
     """``exc``, with the bank and field named when a value is beyond the store's 64-bit
-    integers (the usual reason a flush of valid ticks fails)."""
+    integers (the usual reason a flush of valid ticks fails); an interrupt says how many
+    ticks completed (a second signal stops the run at once, wherever it is)."""
+    from .interrupts import Interrupted
+    if isinstance(exc, Interrupted):
+        return exc if exc.tick == sim.current_tick else Interrupted(exc.signum,
+                                                                    sim.current_tick)
     if not isinstance(exc, Exception) or not sim._history:
         return exc
     lo, hi = _I64

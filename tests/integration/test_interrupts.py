@@ -123,6 +123,25 @@ def test_a_kernel_interrupt_in_process_stops_at_a_tick_boundary(tmp_path):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_a_second_signal_stops_at_once_and_names_the_ticks_completed(tmp_path):
+    def interrupt_twice_at_30(rec):
+        if rec.tick == 30:
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)   # the second one does not wait for the tick
+
+    with psl.Store(tmp_path / "k2.duckdb") as store:
+        sim = psl.Simulation(psl.data.scenario_path(CRISIS), store=store, flush_every=4)
+        sim.add_listener(interrupt_twice_at_30)
+        with pytest.raises(KeyboardInterrupt) as info:
+            sim.run()
+        # tick 30 had run when its listener was interrupted: 31 ticks completed and stored
+        assert str(info.value) == "interrupted by SIGINT at tick 31"
+        row = store.run(sim.run_id)
+        assert row["status"] == "failed" and row["ticks_run"] == 31
+        assert row["error"] == "Interrupted: interrupted by SIGINT at tick 31"
+        assert store.check() == []
+
+
 def test_a_failing_final_flush_names_the_bank_and_does_not_leave_the_run_running(tmp_path):
     top = 2**63 - 1
     doc = {"simulation": {"ticks_per_day": 3, "num_days": 1, "rng_seed": 1},
