@@ -96,7 +96,31 @@ class TickRecord:
     seq_range: tuple[int, int] | None = None
 
 
-class EventDicts(Sequence):
+class LazyRows(Sequence):
+    """Rows as dicts built on first use from what a tick record holds more cheaply
+    (engine tuples, columns); subclasses give ``_all()`` and ``__len__``."""
+
+    __slots__ = ()
+
+    def _all(self) -> list[dict]:
+        raise NotImplementedError
+
+    def __getitem__(self, i):
+        return self._all()[i]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (list, tuple, LazyRows)):
+            return self._all() == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self._all())
+
+
+class EventDicts(LazyRows):
     """One tick's events as dicts ``{seq, event_type, tick, **fields}``, made on first use.
 
     Live tick records carry this instead of a list: listeners that never look at the dicts
@@ -122,20 +146,6 @@ class EventDicts(Sequence):
 
     def __len__(self) -> int:
         return len(self._recs) if self._dicts is None else len(self._dicts)
-
-    def __getitem__(self, i):
-        return self._all()[i]
-
-    def __iter__(self):
-        return iter(self._all())
-
-    def __eq__(self, other) -> bool:
-        if isinstance(other, (list, tuple, EventDicts)):
-            return self._all() == list(other)
-        return NotImplemented
-
-    def __repr__(self) -> str:
-        return repr(self._all())
 
 
 def event_dicts(records: list[tuple], seq0: int) -> list[dict]:
@@ -214,7 +224,7 @@ def agent_state_columns(agents: list[Agent], prev_balance: list[int],
     return cols
 
 
-class AgentStates(Sequence):
+class AgentStates(LazyRows):
     """A tick's bank states: ``columns`` (AGENT_STATE_COLUMNS), rows as dicts on first use.
 
     >>> st = AgentStates({"agent_id": ["A"], "balance": [5]})
@@ -236,20 +246,6 @@ class AgentStates(Sequence):
 
     def __len__(self) -> int:
         return len(self.columns["agent_id"])
-
-    def __getitem__(self, i):
-        return self._all()[i]
-
-    def __iter__(self):
-        return iter(self._all())
-
-    def __eq__(self, other) -> bool:
-        if isinstance(other, (list, tuple, AgentStates)):
-            return self._all() == list(other)
-        return NotImplemented
-
-    def __repr__(self) -> str:
-        return repr(self._all())
 
 
 def state_columns(states) -> dict[str, list]:

@@ -67,3 +67,25 @@ def run(engine, ticks=None):
 def of_type(events, et):
     from paysim_lab.engine.events import to_dict
     return [to_dict(e) for e in events if e[0] == et]
+
+
+def two_banks(a_bal=100_000, b_bal=0, tpd=10, days=1, **extra) -> dict:
+    """Engine config of banks A and B with the per-tick cost rates at zero (hand numbers)."""
+    cfg = {"simulation": {"ticks_per_day": tpd, "num_days": days, "rng_seed": 1},
+           "agents": [{"id": "A", "opening_balance": a_bal},
+                      {"id": "B", "opening_balance": b_bal}],
+           "cost_rates": {"overdraft_bps_per_tick": 0.0, "delay_cost_per_tick_per_cent": 0.0,
+                          "collateral_cost_per_tick_bps": 0.0}}
+    cfg.update(extra)
+    return cfg
+
+
+def pay(frm, to, amount, tick, deadline=None, priority=None) -> dict:
+    """A one-time CustomTransactionArrival scenario event."""
+    ev = {"type": "CustomTransactionArrival", "from_agent": frm, "to_agent": to,
+          "amount": amount, "schedule": {"type": "OneTime", "tick": tick}}
+    if deadline is not None:
+        ev["deadline"] = deadline
+    if priority is not None:
+        ev["priority"] = priority
+    return ev

@@ -2,29 +2,9 @@
 collateral and timers, with hand-computed balances and exact event fields (engine.md 5-7)."""
 import pytest
 
-from enginekit import RELEASE, ScriptedPolicy, engine_for, of_type, run
+from enginekit import RELEASE, ScriptedPolicy, engine_for, of_type, pay, run, two_banks
 from paysim_lab.engine.decisions import Decision
 from paysim_lab.errors import PolicyRuntimeError, SimulationError
-
-
-def two_banks(a_bal=100_000, b_bal=0, tpd=10, days=1, **extra):
-    cfg = {"simulation": {"ticks_per_day": tpd, "num_days": days, "rng_seed": 1},
-           "agents": [{"id": "A", "opening_balance": a_bal},
-                      {"id": "B", "opening_balance": b_bal}],
-           "cost_rates": {"overdraft_bps_per_tick": 0.0, "delay_cost_per_tick_per_cent": 0.0,
-                          "collateral_cost_per_tick_bps": 0.0}}
-    cfg.update(extra)
-    return cfg
-
-
-def pay(frm, to, amount, tick, deadline=None, priority=None):
-    ev = {"type": "CustomTransactionArrival", "from_agent": frm, "to_agent": to,
-          "amount": amount, "schedule": {"type": "OneTime", "tick": tick}}
-    if deadline is not None:
-        ev["deadline"] = deadline
-    if priority is not None:
-        ev["priority"] = priority
-    return ev
 
 
 def types(events, tick=None):

@@ -8,7 +8,8 @@ import warnings
 
 import pytest
 
-from enginekit import RELEASE, ScriptedPolicy, engine_for, of_type, run
+import enginekit
+from enginekit import RELEASE, ScriptedPolicy, engine_for, of_type, pay, run
 from paysim_lab.engine.decisions import Decision
 from paysim_lab.engine.lsm import LsmConfig, find_cycles, run_lsm
 from paysim_lab.engine.settlement import enqueue_queue2
@@ -16,23 +17,8 @@ from paysim_lab.engine.state import Agent, Transaction, World
 from paysim_lab.errors import ScenarioWarning, SimulationError
 
 
-def two_banks(profile, a_bal=100_000, b_bal=0, tpd=10, days=1, **extra):
-    cfg = {"simulation": {"ticks_per_day": tpd, "num_days": days, "rng_seed": 1},
-           "profile": profile,
-           "agents": [{"id": "A", "opening_balance": a_bal},
-                      {"id": "B", "opening_balance": b_bal}],
-           "cost_rates": {"overdraft_bps_per_tick": 0.0, "delay_cost_per_tick_per_cent": 0.0,
-                          "collateral_cost_per_tick_bps": 0.0}}
-    cfg.update(extra)
-    return cfg
-
-
-def pay(frm, to, amount, tick, deadline=None):
-    ev = {"type": "CustomTransactionArrival", "from_agent": frm, "to_agent": to,
-          "amount": amount, "schedule": {"type": "OneTime", "tick": tick}}
-    if deadline is not None:
-        ev["deadline"] = deadline
-    return ev
+def two_banks(profile, **kwargs):
+    return {**enginekit.two_banks(**kwargs), "profile": profile}
 
 
 HOLD_COLLATERAL = Decision("HoldCollateral", path="H")
