@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import os
@@ -15,6 +16,8 @@ import re
 import threading
 import weakref
 from pathlib import Path
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from typing import Callable, Iterator
 
 import duckdb
@@ -148,6 +151,10 @@ class Store:
         # garbage-collected while the store stays open for further runs.
         self._writers: weakref.WeakValueDictionary[str, RunWriter] = \
             weakref.WeakValueDictionary()
+        # One thread commits the runs' flushes while their next ticks run (DuckDB releases the
+        # GIL while it appends and commits); created on the first flush.
+        self._background: ThreadPoolExecutor | None = None
+        self._last_job: Future | None = None
         try:
             self.version_found = current_version(self._con)
             if self.version_found is None and existing_tables(self._con):
@@ -180,10 +187,14 @@ class Store:
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The DuckDB connection of the calling thread (its own cursor in other threads:
-        one DuckDB connection must not be used by two threads at once)."""
+        one DuckDB connection must not be used by two threads at once).
+
+        On the thread that opened the store, flushes still being committed in the background
+        are waited for first, so whatever that thread reads or writes comes after them."""
         if self._con is None:
             raise StoreError(f"{self.path}: store is closed")
         if threading.get_ident() == self._owner:
+            self._settle()
             return self._con
         cur = getattr(self._local, "cursor", None)
         if cur is None:
@@ -197,16 +208,38 @@ class Store:
             self._local.cursor = cur
         return cur
 
+    def _in_background(self, fn: Callable[[duckdb.DuckDBPyConnection], None]) -> Future:
+        """Run ``fn(connection)`` in one transaction on the store's writer thread; jobs run
+        one at a time in the order given. The Future raises the job's StoreError."""
+        with self._lock:
+            if self._background is None:
+                self._background = ThreadPoolExecutor(max_workers=1,
+                                                      thread_name_prefix="paysim-store")
+            job = self._background.submit(
+                lambda: self._transaction(lambda: fn(self.connection)))
+            self._last_job = job
+        return job
+
+    def _settle(self) -> None:
+        """Wait until the jobs handed to the writer thread so far are done (their errors
+        belong to the runs that handed them over, which raise them)."""
+        job = self._last_job
+        if job is not None and not job.done():
+            wait_for([job])
+
     def _transaction(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` in one transaction: all of it is committed, or none of it.
 
         Signals (Ctrl-C, SIGTERM) wait until the transaction has committed or rolled back
         (paysim_lab.interrupts.critical), so an interrupted flush never leaves rows without
-        their bookkeeping.
+        their bookkeeping. (On the writer thread no signal arrives: the run's own thread
+        waits for that commit before it records the interruption.)
         """
         from ..interrupts import critical
         con = self.connection
-        with critical():
+        guard = critical() if threading.current_thread() is threading.main_thread() \
+            else contextlib.nullcontext()
+        with guard:
             con.execute("BEGIN TRANSACTION")
             try:
                 fn()
@@ -229,6 +262,10 @@ class Store:
                 w.flush()
             except StoreError:
                 pass
+        self._settle()
+        if self._background is not None:
+            self._background.shutdown(wait=True)
+            self._background = None
         with self._lock:
             for cur in self._cursors:
                 try:

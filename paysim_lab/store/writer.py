@@ -60,8 +60,11 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
-def arrow_table(table: Table, columns: dict[str, list]) -> pa.Table:
-    """An Arrow table with ``table``'s column types (columns absent from ``columns`` omitted)."""
+def arrow_table(table: Table, columns: dict[str, list]) -> pa.Table | None:
+    """An Arrow table with ``table``'s column types (columns absent from ``columns`` omitted);
+    None when there are no rows."""
+    if not next(iter(columns.values()), []):
+        return None
     fields, arrays = [], []
     for name, typ in table.columns:
         if name in columns:
@@ -73,10 +76,13 @@ def arrow_table(table: Table, columns: dict[str, list]) -> pa.Table:
 
 def insert(con, table: Table, columns: dict[str, list], replace: bool = False) -> None:
     """Batch-insert column lists into ``table`` through Arrow (no row-by-row statements)."""
-    first = next(iter(columns.values()), [])
-    if not first:
-        return
-    _paysim_rows = arrow_table(table, columns)
+    rows_ = arrow_table(table, columns)
+    if rows_ is not None:
+        append(con, table, rows_, replace)
+
+
+def append(con, table: Table, _paysim_rows: pa.Table, replace: bool = False) -> None:
+    """Insert an Arrow table's rows into ``table`` in one statement."""
     names = ", ".join(_paysim_rows.column_names)
     verb = "INSERT OR REPLACE" if replace else "INSERT"
     # DuckDB reads the local Arrow table by name (a replacement scan): several times cheaper
@@ -206,7 +212,9 @@ class RunWriter:
         self.ticks_per_day = sim.world.ticks_per_day
         self._status = "running"
         self._closed_at_ticks: int | None = None   # ticks stored when finish/fail last ran
-        self._ticks_stored = 0
+        self._ticks_stored = 0                  # committed
+        self._ticks_handed = 0                  # committed or being committed
+        self._pending = None                    # (Future, ticks) of the flush in flight
         self._q1_ticks: Counter = Counter()
         self._q2_ticks: Counter = Counter()
         self._days = DayTracker(run_id, sim.world)
@@ -302,7 +310,7 @@ class RunWriter:
         self._ticks += 1
         if eod or (self.flush_every is not None and self._ticks >= self.flush_every) or \
                 hi - self._events_lo >= self.max_buffered_events:
-            self.flush()
+            self._hand_over()
 
     def _events_of(self, rec: TickRecord) -> tuple[EventLog, int, int]:
         """Where this tick's events are: the Simulation's log (live records) or our own."""
@@ -349,6 +357,7 @@ class RunWriter:
     # ------------------------------------------------------------------ flush
     @property
     def ticks_stored(self) -> int:
+        """Ticks committed to the store so far."""
         return self._ticks_stored
 
     @property
@@ -356,33 +365,56 @@ class RunWriter:
         return self._ticks
 
     def flush(self) -> None:
-        """Write every buffered tick and ``ticks_run`` in ONE transaction (no-op when nothing
-        is buffered)."""
+        """Write every buffered tick and ``ticks_run`` in ONE transaction and wait until it is
+        committed (no-op when nothing is buffered or in flight)."""
+        self._hand_over()
+        self._wait()
+
+    def _hand_over(self) -> None:
+        """Build the buffered ticks' Arrow batches here, then let the store's writer thread
+        commit them while the next ticks run. At most one flush is in flight: the previous
+        one is waited for (and its error raised) before this one is handed over."""
         if not self._ticks:
             return
-        ticks = self._ticks_stored + self._ticks
-        batch = self._build()
-        con = self.store.connection
-
-        def write():
-            for table, data, replace in batch:
-                if table == "events":
-                    _insert_events(con, self.run_id, self.ticks_per_day, data)
-                elif table == "transactions":
-                    _insert_transactions(con, self.run_id, self.ticks_per_day,
-                                         max(self.sim.world.tick - 1, 0), data)
-                else:
-                    insert(con, table, data, replace=replace)
-            con.execute("UPDATE simulations SET ticks_run = ?, status = 'running', "
-                        "completed_at = NULL WHERE simulation_id = ?", [ticks, self.run_id])
-
-        self.store._transaction(write)
-        self._ticks_stored = ticks
+        ticks = self._ticks_handed + self._ticks
+        try:
+            batch = self._build()
+        except StoreError:
+            raise
+        except Exception as exc:     # e.g. a value beyond the store's 64-bit columns
+            raise StoreError(f"{self.store.path}: write failed: {exc}") from exc
+        last_tick = max(self.sim.world.tick - 1, 0)
         if self._log is self._own_log:
             self._own_log.clear()
         self._reset()
+        self._ticks_handed = ticks
+        self._wait()
+        rid, tpd = self.run_id, self.ticks_per_day
+
+        def write(con) -> None:
+            for table, data in batch:
+                if table == "events":
+                    _insert_events(con, rid, tpd, data)
+                elif table == "transactions":
+                    _insert_transactions(con, rid, tpd, last_tick, data)
+                else:
+                    append(con, table, data)
+            con.execute("UPDATE simulations SET ticks_run = ?, status = 'running', "
+                        "completed_at = NULL WHERE simulation_id = ?", [ticks, rid])
+
+        self._pending = (self.store._in_background(write), ticks)
+
+    def _wait(self) -> None:
+        """Wait for the flush in flight; raise its error (its ticks are then not stored)."""
+        if self._pending is None:
+            return
+        job, ticks = self._pending
+        self._pending = None
+        job.result()
+        self._ticks_stored = ticks
 
     def _build(self) -> list[tuple]:
+        """(table, Arrow table) pairs of the buffered ticks, in insertion order."""
         log, lo, hi = self._log, self._events_lo, self._events_hi
         rid = self.run_id
         batch: list[tuple] = []
@@ -392,34 +424,38 @@ class RunWriter:
             if self.keeps("events"):
                 events = rows.event_table(log, lo, hi)
                 if events is not None:
-                    batch.append(("events", events, False))
+                    batch.append(("events", events))
                 regs = rows.register_rows(log, lo, hi)
                 if regs:
-                    batch.append((AGENT_STATE_REGISTERS, {
+                    batch.append((AGENT_STATE_REGISTERS, arrow_table(AGENT_STATE_REGISTERS, {
                         "simulation_id": [rid] * len(regs), "tick": [r[0] for r in regs],
                         "agent_id": [r[1] for r in regs], "register_key": [r[2] for r in regs],
-                        "register_value": [r[3] for r in regs]}, False))
+                        "register_value": [r[3] for r in regs]})))
                 capacity = {a.id: a.max_collateral_capacity for a in self.sim.world.agent_list}
                 coll = rows.collateral_rows(log, lo, hi, capacity)
                 if coll:
                     tpd = self.ticks_per_day
                     cols = list(zip(*coll))
-                    batch.append((COLLATERAL_EVENTS, {
+                    batch.append((COLLATERAL_EVENTS, arrow_table(COLLATERAL_EVENTS, {
                         "id": cols[0], "simulation_id": [rid] * len(coll), "agent_id": cols[1],
                         "tick": cols[2], "day": [t // tpd for t in cols[2]],
                         "action": cols[3], "amount": cols[4], "reason": cols[5],
                         "layer": cols[6], "balance_before": cols[7],
                         "posted_collateral_before": cols[8], "posted_collateral_after": cols[9],
-                        "available_capacity_after": cols[10]}, False))
+                        "available_capacity_after": cols[10]})))
+        parts = []
         if self.keeps("states"):
-            batch.append((TICK_AGENT_STATES, self._states, False))
+            parts.append((TICK_AGENT_STATES, self._states))
         if self.keeps("queues"):
-            batch.append((TICK_QUEUE_SNAPSHOTS, self._queues, False))
-        batch.append((TICK_SUMMARIES, self._summaries, False))
-        batch.append(("transactions", self._transaction_table(touched), True))
-        batch.append((DAILY_AGENT_METRICS, self._days.rows, False))
-        batch.append((AGENT_QUEUE_SNAPSHOTS, self._days.queues, False))
-        return batch
+            parts.append((TICK_QUEUE_SNAPSHOTS, self._queues))
+        parts.append((TICK_SUMMARIES, self._summaries))
+        for table, columns in parts:
+            batch.append((table, arrow_table(table, columns)))
+        batch.append(("transactions", self._transaction_table(touched)))
+        for table, columns in ((DAILY_AGENT_METRICS, self._days.rows),
+                               (AGENT_QUEUE_SNAPSHOTS, self._days.queues)):
+            batch.append((table, arrow_table(table, columns)))
+        return [(table, data) for table, data in batch if data is not None]
 
     def _transaction_table(self, touched: set[str]) -> pa.Table | None:
         w = self.sim.world
@@ -471,7 +507,10 @@ class RunWriter:
         try:
             self.flush()
         except Exception as flush_exc:  # keep the original error; note the lost ticks
-            error += f" (and {self._ticks} buffered ticks could not be stored: {flush_exc})"
+            lost = self._ticks_handed + self._ticks - self._ticks_stored
+            error += f" (and {lost} buffered ticks could not be stored: {flush_exc})"
+            self._pending = None
+            self._ticks_handed = self._ticks_stored
             self._reset()
         try:
             self._close(sim, "failed", error)

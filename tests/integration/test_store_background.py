@@ -1,0 +1,87 @@
+"""Flushes are committed by the store's writer thread while the next ticks run."""
+from __future__ import annotations
+
+import threading
+import warnings
+
+import pytest
+
+import paysim_lab as psl
+from paysim_lab.errors import StoreError
+from paysim_lab.store import writer as writer_mod
+
+CRISIS = "advanced_policy_crisis"
+
+
+def _sim(store, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return psl.Simulation(psl.data.scenario_path(CRISIS), store=store, **kwargs)
+
+
+def test_the_next_ticks_run_while_a_flush_is_committed(monkeypatch):
+    """The commit of day 0 (flushed after tick 99) waits until tick 101 has run: with a
+    flush committed on the run's own thread, tick 101 could never run first."""
+    ticks_seen_by_commit = []
+    tick_101_done = threading.Event()
+    real = writer_mod._insert_transactions
+
+    def slow(con, run_id, tpd, last_tick, data):
+        if last_tick == 99:
+            ticks_seen_by_commit.append(tick_101_done.wait(timeout=20))
+        return real(con, run_id, tpd, last_tick, data)
+
+    monkeypatch.setattr(writer_mod, "_insert_transactions", slow)
+    with psl.Store() as store:
+        sim = _sim(store)
+        sim.add_listener(lambda rec: rec.tick == 101 and tick_101_done.set())
+        sim.run(ticks=150)
+        assert ticks_seen_by_commit == [True]
+        row = store.run(sim.run_id)            # step()/run() returned: everything committed
+        assert (row["ticks_run"], row["status"]) == (150, "running")
+        assert store.sql("SELECT count(*) n FROM tick_summaries")["n"][0] == 150
+
+
+def test_a_reader_on_the_opening_thread_waits_for_the_flush_in_flight(monkeypatch):
+    """A listener reading the store sees every tick flushed so far, however slow the commit."""
+    release = threading.Event()
+    real = writer_mod._insert_events
+
+    def slow(con, *args):
+        release.wait(timeout=0.2)           # a commit slower than the ticks after it
+        return real(con, *args)
+
+    monkeypatch.setattr(writer_mod, "_insert_events", slow)
+    with psl.Store() as store:
+        sim = _sim(store, flush_every=10)
+        seen = []
+        sim.add_listener(lambda rec: rec.tick % 10 == 0 and seen.append(
+            store.run(sim.run_id)["ticks_run"]))
+        sim.run(ticks=60)
+        assert seen == [0, 10, 20, 30, 40, 50]
+
+
+def test_a_commit_failing_in_the_background_stops_the_run_at_the_next_flush(monkeypatch):
+    calls = []
+    real = writer_mod._insert_transactions
+
+    def third_fails(*args):
+        calls.append(args[3])
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return real(*args)
+
+    monkeypatch.setattr(writer_mod, "_insert_transactions", third_fails)
+    with psl.Store() as store:
+        sim = _sim(store, flush_every=10)
+        with pytest.raises(StoreError, match="disk full"):
+            sim.run()
+        # flushes after ticks 9, 19 committed; the one after 29 failed and the run stopped at
+        # the next flush point (tick 39), whose ticks were not handed over
+        assert calls == [9, 19, 29]
+        assert sim.current_tick == 40
+        row = store.run(sim.run_id)
+        assert (row["ticks_run"], row["status"]) == (20, "failed")
+        assert "disk full" in row["error"]
+        assert store.sql("SELECT max(tick) t FROM tick_summaries")["t"][0] == 19
+        assert store.check() == []
