@@ -1,18 +1,21 @@
 """Arrow batches of a flush, built from the columnar event log (no dict per event).
 
-``event_table`` turns each event type's columns into ``simulation_events`` rows: the common
-columns are picked per type, ``details`` is the canonical JSON of the event's fields, made per
-type from a fixed template (the keys are the catalog's, sorted) and per-column value encodings,
-byte for byte what ``canonical_json`` gives for the event's field dict.
+``event_batches`` turns each event type's columns into one Arrow table and a SELECT list that
+makes the ``simulation_events`` row: the common columns are picked per type, and ``details``,
+the canonical JSON of the event's fields (the catalog's keys, sorted), is concatenated by DuckDB
+from the typed columns on the store's writer thread, byte for byte what ``canonical_json``
+gives for the event's field dict.
 
+>>> import duckdb
 >>> from paysim_lab.eventlog import EventLog
 >>> log = EventLog(); log.extend([("QueuedRtgs", 3, "tx_1", "A")])
->>> tc, a, b = next(log.slices(0))
->>> details_column(tc, a, b)
-['{"sender_id":"A","tx_id":"tx_1"}']
+>>> (_t, select), = event_batches(log, 0, 1)
+>>> duckdb.connect().execute(f"SELECT details FROM (SELECT {select} FROM _t)").fetchone()[0]
+'{"sender_id":"A","tx_id":"tx_1"}'
 """
 from __future__ import annotations
 
+import re
 from itertools import repeat
 from json.encoder import encode_basestring
 from typing import Iterable
@@ -20,59 +23,108 @@ from typing import Iterable
 import numpy as np
 import pyarrow as pa
 
-from ..event_frames import AGENT_FIELD, AMOUNT_FIELD, TX_FIELD, int_column
+from ..event_frames import AGENT_FIELD, AMOUNT_FIELD, TX_FIELD
 from ..event_json import json_column
 from ..eventlog import EventLog, TypeColumns, int_array
-
-EVENT_SCHEMA = pa.schema([
-    ("seq", pa.int64()), ("tick", pa.int64()), ("event_type", pa.string()),
-    ("agent_id", pa.string()), ("tx_id", pa.string()), ("amount", pa.int64()),
-    ("details", pa.string())])
 
 # Event fields naming payments (for the transactions upsert).
 TX_ONE_FIELDS = ("tx_id", "incoming_tx_id", "queued_tx_id")
 TX_LIST_FIELDS = ("tx_ids", "child_ids", "source_transactions")
 
 
-def details_column(tc: TypeColumns, a: int, b: int) -> list[str]:
-    """Canonical JSON of the fields of events a..b of one type (sorted keys, no spaces)."""
-    n = b - a
-    order = sorted(range(len(tc.names)), key=tc.names.__getitem__)
-    if not order:
-        return ["{}"] * n
-    template = "{" + ",".join(encode_basestring(tc.names[i]).replace("%", "%%") + ":%s"
-                              for i in order) + "}"
-    encoded = [json_column(tc.fields[i][a:b]) for i in order]
-    return list(map(template.__mod__, zip(*encoded)))
+# Characters DuckDB's to_json escapes differently from Python's json (upper-case hex digits):
+# a text column holding any of them is encoded in Python instead.
+_ODD_TEXT = re.compile("[\x0b\x0e\x0f\x1a-\x1f]")
+_NONE = type(None)
+_INT64 = (-2**63, 2**63 - 1)
 
 
-def _strings(values: list) -> pa.Array:
-    return pa.array(values, type=pa.string())
+def _plain_text(values: Iterable[str]) -> bool:
+    return _ODD_TEXT.search("\n".join(values)) is None
 
 
-def event_table(log: EventLog, lo: int, hi: int) -> pa.Table | None:
-    """``simulation_events`` rows (without run id, event id and day) of seqs lo..hi-1,
-    grouped by event type (readers order by seq; zone maps only need the batch's ticks)."""
-    parts = []
+def field_array(values: list) -> tuple[pa.Array, bool]:
+    """One field's values as an Arrow array, and whether it holds the values themselves.
+
+    Text, integer (64-bit), boolean and list-of-text columns (each possibly with None) go as
+    they are: DuckDB's ``to_json`` writes them exactly as canonical JSON does. Anything else
+    (floats, mappings, mixed kinds, huge integers) goes as its canonical JSON text, made here.
+
+    >>> field_array(["a", None])[1], field_array([1.5])[0].to_pylist()
+    (True, ['1.5'])
+    """
+    kinds = set(map(type, values))
+    kinds.discard(_NONE)
+    try:
+        if not kinds:
+            return pa.nulls(len(values), pa.string()), True
+        if kinds == {str}:
+            if _plain_text(v for v in values if v is not None):
+                return pa.array(values, type=pa.string()), True
+        elif kinds == {int}:
+            return pa.array(values, type=pa.int64()), True
+        elif kinds == {bool}:
+            return pa.array(values, type=pa.bool_()), True
+        elif kinds <= {list, tuple}:
+            items = [x for v in values if v is not None for x in v]
+            inner = set(map(type, items))
+            inner.discard(_NONE)
+            if inner <= {str} and _plain_text(x for x in items if x is not None):
+                return pa.array(values, type=pa.list_(pa.string())), True
+    except (OverflowError, pa.ArrowException):
+        pass
+    return pa.array(json_column(values), type=pa.string()), False
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def event_batches(log: EventLog, lo: int, hi: int) -> list[tuple[pa.Table, str]]:
+    """``simulation_events`` rows of seqs lo..hi-1 as one (Arrow table, SELECT list) per event
+    type: seq, tick, agent_id, tx_id, amount and each field ``f0..fn``. The SELECT list makes
+    ``details``, the canonical JSON of the fields (sorted keys, no spaces), in DuckDB, so the
+    run's thread only converts columns (see :func:`field_array`)."""
+    batches = []
     for tc, a, b in log.slices(lo, hi):
         et = tc.event_type
         n = b - a
-        none = pa.nulls(n, pa.string())
-        af, tf, mf = AGENT_FIELD[et], TX_FIELD[et], AMOUNT_FIELD[et]
-        if mf is not None:
-            data, mask = int_column(tc.field(mf)[a:b])
-            amount = pa.array(data, type=pa.int64(), mask=mask)
+        cols = {"seq": pa.array(int_array(tc.seqs[a:b])),
+                "tick": pa.array(int_array(tc.ticks[a:b]))}
+        native = {}
+        for i, name in enumerate(tc.names):
+            cols[f"f{i}"], native[name] = field_array(tc.fields[i][a:b])
+        select = [f"seq, tick, {_sql_text(et)} AS event_type"]
+        for col, field in (("agent_id", AGENT_FIELD[et]), ("tx_id", TX_FIELD[et])):
+            if field is None:
+                select.append(f"NULL::VARCHAR AS {col}")
+            elif native[field] and pa.types.is_string(cols[f"f{tc.names.index(field)}"].type):
+                select.append(f"f{tc.names.index(field)} AS {col}")
+            else:
+                cols[col] = pa.array([v if type(v) is str else None
+                                      for v in tc.field(field)[a:b]], type=pa.string())
+                select.append(col)
+        mf = AMOUNT_FIELD[et]
+        if mf is None:
+            select.append("NULL::BIGINT AS amount")
+        elif native[mf] and pa.types.is_integer(cols[f"f{tc.names.index(mf)}"].type):
+            select.append(f"f{tc.names.index(mf)} AS amount")
         else:
-            amount = pa.nulls(n, pa.int64())
-        parts.append(pa.Table.from_arrays([
-            pa.array(int_array(tc.seqs[a:b])), pa.array(int_array(tc.ticks[a:b])),
-            pa.array(np.full(n, et, dtype=object), type=pa.string()),
-            _strings(tc.field(af)[a:b]) if af is not None else none,
-            _strings(tc.field(tf)[a:b]) if tf is not None else none,
-            amount, _strings(details_column(tc, a, b))], schema=EVENT_SCHEMA))
-    if not parts:
-        return None
-    return pa.concat_tables(parts)
+            # (an amount beyond 64 bits is kept exactly in details only)
+            cols["amount"] = pa.array([v if type(v) is int and _INT64[0] <= v <= _INT64[1]
+                                       else None for v in tc.field(mf)[a:b]], type=pa.int64())
+            select.append("amount")
+        parts = []
+        for i in sorted(range(len(tc.names)), key=tc.names.__getitem__):
+            key = _sql_text(encode_basestring(tc.names[i]) + ":")
+            value = (f"coalesce(to_json(f{i})::VARCHAR, 'null')" if native[tc.names[i]]
+                     else f"f{i}")
+            parts.append(f"{key} || {value}")
+        details = (" || ',' || ".join(parts) if parts else "''")
+        select.append(f"'{{' || {details} || '}}' AS details")
+        if n:
+            batches.append((pa.table(cols), ", ".join(select)))
+    return batches
 
 
 def touched_payments(log: EventLog, lo: int, hi: int, into: set) -> None:

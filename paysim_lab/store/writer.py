@@ -422,8 +422,8 @@ class RunWriter:
         if log is not None and hi > lo:
             rows.touched_payments(log, lo, hi, touched)
             if self.keeps("events"):
-                events = rows.event_table(log, lo, hi)
-                if events is not None:
+                events = rows.event_batches(log, lo, hi)
+                if events:
                     batch.append(("events", events))
                 regs = rows.register_rows(log, lo, hi)
                 if regs:
@@ -463,10 +463,11 @@ class RunWriter:
         if not txs:
             return None
         txs.sort(key=attrgetter("seq"))
-        cols = list(zip(*map(attrgetter(*_TX_ATTRS), txs)))
+        # one C-level pass per attribute: transposing per-payment tuples costs twice as much
+        columns = {name: list(map(attrgetter(name), txs)) for name in _TX_ATTRS}
         arrays = {name: pa.array(col, type=_TX_TYPES.get(name, pa.int64()))
-                  for name, col in zip(_TX_ATTRS, cols)}
-        ids = cols[0]
+                  for name, col in columns.items()}
+        ids = columns["tx_id"]
         arrays["q1"] = pa.array(list(map(self._q1_ticks.__getitem__, ids)), type=pa.int64())
         arrays["q2"] = pa.array(list(map(self._q2_ticks.__getitem__, ids)), type=pa.int64())
         return pa.table(arrays)
@@ -529,13 +530,14 @@ class RunWriter:
             replace=True))
 
 
-def _insert_events(con, run_id: str, tpd: int, _paysim_events: pa.Table) -> None:
-    # the run id, event id and day are computed by DuckDB over the whole batch
-    con.execute(
-        "INSERT INTO simulation_events (simulation_id, seq, event_id, tick, day, event_type, "
-        "agent_id, tx_id, amount, details) SELECT $rid, seq, $rid || ':' || seq::VARCHAR, "
-        "tick, tick // $tpd, event_type, agent_id, tx_id, amount, details "
-        "FROM _paysim_events", {"rid": run_id, "tpd": tpd})
+def _insert_events(con, run_id: str, tpd: int, batches: list[tuple[pa.Table, str]]) -> None:
+    # the run id, event id, day and details JSON are made by DuckDB over each type's batch
+    for _paysim_events, select in batches:
+        con.execute(
+            "INSERT INTO simulation_events (simulation_id, seq, event_id, tick, day, event_type, "
+            "agent_id, tx_id, amount, details) SELECT $rid, seq, $rid || ':' || seq::VARCHAR, "
+            "tick, tick // $tpd, event_type, agent_id, tx_id, amount, details "
+            f"FROM (SELECT {select} FROM _paysim_events)", {"rid": run_id, "tpd": tpd})
 
 
 def _insert_transactions(con, run_id: str, tpd: int, last_tick: int,

@@ -11,7 +11,6 @@ from paysim_lab.engine.events import FIELDS
 from paysim_lab.eventlog import EventLog
 from paysim_lab.records import canonical_json
 from paysim_lab.event_json import json_column
-from paysim_lab.store.rows import details_column, event_table
 
 
 @pytest.mark.parametrize("values", [
@@ -24,23 +23,6 @@ from paysim_lab.store.rows import details_column, event_table
 ])
 def test_each_value_is_encoded_as_inside_the_canonical_json_of_its_event(values):
     assert json_column(values) == [canonical_json({"v": v})[5:-1] for v in values]
-
-
-def test_details_and_columns_follow_the_catalog_for_every_event_type():
-    recs = []
-    for i, et in enumerate(FIELDS):
-        vals = [(f"{n}_{i}" if n.endswith("id") or n in ("sender", "receiver") else i * 7)
-                for n in FIELDS[et]]
-        recs.append((et, i // 5, *vals))
-    log = EventLog()
-    log.extend(recs)
-    for tc, a, b in log.slices(0):
-        expected = [canonical_json(dict(zip(tc.names, r[2:]))) for r in recs
-                    if r[0] == tc.event_type]
-        assert details_column(tc, a, b) == expected
-    table = event_table(log, 0, log.end).sort_by("seq")
-    assert table.column("seq").to_pylist() == list(range(len(recs)))
-    assert table.column("event_type").to_pylist() == [r[0] for r in recs]
 
 
 @pytest.mark.parametrize("name", psl.data.list_scenarios())
@@ -107,3 +89,72 @@ def test_queue_columns_equal_the_row_by_row_queue_snapshot_of_every_tick():
     sim.add_listener(check)
     sim.run()
     assert len(seen) == 300 and max(seen) > 0
+
+
+ODD_VALUES = [
+    ["A", "é ü", 'quote " and \\ back', "tab\tnew\nline\x01", "", "vt\x0b", "esc\x1b", "\u2028"],
+    [0, -5, 2**63 - 1, -2**63, None],
+    [2**64, 1, None],                                  # beyond int64: encoded in Python
+    [True, False, None],
+    [1.5, None, 1e21, -0.0, math.nan, math.inf, 7],
+    [["tx_1", "tx_2"], [], None, ("t", "u"), [None, "x\x1f"]],
+    [{"b": 1, "a": [None, 2.5]}, None, {"k": "ü"}],
+    [[1, 2], [3], None],
+    [None, None, None],
+    [1, True, "x"],
+]
+
+
+def _stored_details(recs):
+    """Details as DuckDB builds them for the store, in seq order."""
+    import duckdb
+
+    from paysim_lab.store.rows import event_batches
+    from paysim_lab.store.schema import SIMULATION_EVENTS
+    from paysim_lab.store.writer import _insert_events
+    log = EventLog()
+    log.extend(recs)
+    con = duckdb.connect()
+    con.execute(SIMULATION_EVENTS.ddl())
+    _insert_events(con, "r", 10, event_batches(log, 0, log.end))
+    return con.execute("SELECT seq, tick, day, event_type, agent_id, tx_id, amount, details "
+                       "FROM simulation_events ORDER BY seq").fetchall()
+
+
+@pytest.mark.parametrize("values", ODD_VALUES)
+def test_details_built_by_duckdb_equal_canonical_json_for_every_kind_of_value(values):
+    # QueuedRtgs has (tx_id, sender_id); the value under test goes in both fields in turn, the
+    # other field holds a plain id; RtgsImmediateSettlement carries an amount field too
+    n = len(values)
+    recs = [("QueuedRtgs", i, v, f"B{i}") for i, v in enumerate(values)]
+    recs += [("QueuedRtgs", n + i, f"tx_{i}", v) for i, v in enumerate(values)]
+    fields = FIELDS["RtgsImmediateSettlement"]
+    for i, v in enumerate(values):
+        row = {f: f"{f}_{i}" for f in fields}
+        row["amount"] = v
+        recs.append(("RtgsImmediateSettlement", 2 * n + i, *[row[f] for f in fields]))
+    stored = _stored_details(recs)
+    assert [r[0] for r in stored] == list(range(len(recs)))
+    for rec, (seq, tick, day, et, agent, tx, amount, details) in zip(recs, stored):
+        fields_of = dict(zip(FIELDS[rec[0]], rec[2:]))
+        assert details == canonical_json(fields_of)
+        assert (tick, day, et) == (rec[1], rec[1] // 10, rec[0])
+        if et == "QueuedRtgs":
+            assert agent == (fields_of["sender_id"] if isinstance(fields_of["sender_id"], str)
+                             else None)
+            assert tx == (fields_of["tx_id"] if isinstance(fields_of["tx_id"], str) else None)
+        else:
+            a = fields_of["amount"]
+            assert amount == (a if type(a) is int and -2**63 <= a < 2**63 else None)
+
+
+def test_details_built_by_duckdb_follow_the_catalog_for_every_event_type():
+    recs = []
+    for i, et in enumerate(FIELDS):
+        vals = [(f"{n}_{i}" if n.endswith("id") or n in ("sender", "receiver") else i * 7)
+                for n in FIELDS[et]]
+        recs.append((et, i // 5, *vals))
+    stored = _stored_details(recs)
+    assert [r[7] for r in stored] == [canonical_json(dict(zip(FIELDS[r[0]], r[2:])))
+                                      for r in recs]
+    assert [r[3] for r in stored] == [r[0] for r in recs]
