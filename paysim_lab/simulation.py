@@ -93,9 +93,10 @@ class Simulation:
         if store is not None:
             self._writer = store.begin_run(self, run_id=run_id, flush_every=flush_every)
             self.run_id = self._writer.run_id
-            keeps = getattr(self._writer, "keeps", None)     # any writer with add_tick works
-            self._add_listener(self._writer.add_tick,
-                               queues=keeps is None or keeps("queues"))
+            # any writer with add_tick works; a RunWriter (it has ``keeps``) reads the queues
+            # from the engine itself, so records need no queue rows for it
+            keeps = getattr(self._writer, "keeps", None)
+            self._add_listener(self._writer.add_tick, queues=keeps is None)
 
     # ---------------------------------------------------------------- construction helpers
     @classmethod

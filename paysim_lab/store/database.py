@@ -28,7 +28,7 @@ from ..report import Filters
 from . import frames, reader
 from .migrations import (current_version, existing_columns, existing_tables, prepare,
                          schema_problems)
-from .schema import RUN_TABLES, SCHEMA_VERSION, TABLES
+from .schema import QUEUE_SPELL_OVERLAPS, RUN_TABLES, SCHEMA_VERSION, TABLES
 from .writer import RunWriter, check_run_id, new_run_id, parse_keep
 
 
@@ -495,7 +495,8 @@ class Store:
             f"SELECT simulation_id FROM simulations ORDER BY {order}").fetchall()]
         counts: dict[str, dict[str, int]] = {r: {} for r in runs}
         totals: dict[str, int] = {}
-        for table in RUN_TABLES:
+        have = existing_tables(con)     # an older store, read as it is, lacks newer tables
+        for table in (t for t in RUN_TABLES if t in have):
             totals[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             for rid, n in con.execute(f"SELECT simulation_id, count(*) FROM {table} "
                                       "GROUP BY simulation_id").fetchall():
@@ -522,14 +523,21 @@ class Store:
                 FROM simulations s ORDER BY {order}""").fetchall():
             if (ticks_run or 0) != n:
                 problems.append(f"run {rid}: ticks_run is {ticks_run} but {n} ticks are stored")
+        have = existing_tables(con)
         for table in TABLES:
-            if table.enforced or not table.primary_key:
+            if table.enforced or not table.primary_key or table.name not in have:
                 continue
             key = ", ".join(table.primary_key)
             dup = con.execute(f"SELECT count(*) FROM (SELECT {key} FROM {table.name} "
                               f"GROUP BY {key} HAVING count(*) > 1)").fetchone()[0]
             if dup:
                 problems.append(f"table {table.name}: {dup} duplicate keys ({key})")
+        if "queue_spells" in have:
+            # a payment's spells in one queue never overlap (else the view repeats a tick)
+            bad = con.execute(QUEUE_SPELL_OVERLAPS).fetchone()[0]
+            if bad:
+                problems.append(f"table queue_spells: {bad} spells are empty or overlap an "
+                                f"earlier spell of the same payment and queue")
         return problems
 
     @property

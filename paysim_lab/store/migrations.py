@@ -19,14 +19,22 @@ History:
    ``original_priority``, ``withdrawn``, ``location`` and ``tx_order`` (so ``store.transactions()``
    has the columns of ``sim.transactions()``; NULL for older runs) and ``simulations`` gains
    ``stored_parts`` (which optional parts a run stored; NULL means all).
+4. Queue snapshots as spells: the table ``tick_queue_snapshots`` (one row per queued payment
+   per tick) is replaced by ``queue_spells`` (one row per stretch of ticks a payment waits
+   unchanged in a queue) and a VIEW ``tick_queue_snapshots`` with the old columns and values.
+   Each stored snapshot row becomes a one-tick spell with ``sort_key = position``, which the
+   view expands back to exactly that row.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from ..errors import StoreError
-from .schema import (LEGACY_INDEXES, SCHEMA_VERSION, TABLES, TABLES_BY_NAME,
-                     UNENFORCED_SINCE_V3, VIEWS)
+from .schema import (LEGACY_INDEXES, QUEUE_SPELLS, REPLACED_TABLES, SCHEMA_VERSION, TABLES,
+                     TABLES_BY_NAME, UNENFORCED_SINCE_V3, VIEWS)
+
+# The views of versions 1 to 3 (dropped and rebuilt around migration 3's table rebuilds).
+_VIEWS_V3 = ("simulation_runs", "lsm_cycles", "policy_decisions")
 
 
 @dataclass(frozen=True)
@@ -60,11 +68,22 @@ MIGRATIONS: tuple[Migration, ...] = (
                      ("transactions", "location", "VARCHAR"),
                      ("transactions", "tx_order", "BIGINT"),
                      ("simulations", "stored_parts", "VARCHAR")),
-        statements=tuple(f"DROP VIEW IF EXISTS {v}" for v in VIEWS) + tuple(
+        statements=tuple(f"DROP VIEW IF EXISTS {v}" for v in _VIEWS_V3) + tuple(
             stmt for name in UNENFORCED_SINCE_V3 for stmt in (
                 f"CREATE TABLE {name}__v3 AS SELECT * FROM {name}",
                 f"DROP TABLE {name}",
                 f"ALTER TABLE {name}__v3 RENAME TO {name}"))),
+    Migration(
+        4, "queue snapshots stored as spells (queue_spells); tick_queue_snapshots is a view",
+        statements=(
+            QUEUE_SPELLS.ddl(),
+            f"""INSERT INTO queue_spells ({', '.join(QUEUE_SPELLS.column_names)})
+                SELECT simulation_id, queue_type, agent_id, tx_id, tick, tick + 1, position,
+                       receiver_id, amount, remaining_amount, priority, deadline_tick,
+                       rtgs_priority, overdue_since_tick
+                FROM tick_queue_snapshots
+                ORDER BY simulation_id, tick, queue_type, agent_id, position""",
+            "DROP TABLE tick_queue_snapshots")),
 )
 
 assert MIGRATIONS[-1].version == SCHEMA_VERSION
@@ -74,11 +93,22 @@ def _added_after(version: int) -> set[tuple[str, str]]:
     return {(t, c) for m in MIGRATIONS if m.version > version for t, c, _ in m.add_columns}
 
 
+def tables_at(version: int) -> list:
+    """The tables of the schema as it was at ``version`` (current declarations)."""
+    out = []
+    for table in TABLES:
+        for old, new, since in REPLACED_TABLES:
+            if table is new and version < since:
+                table = old
+        out.append(table)
+    return out
+
+
 def table_ddl_at(version: int) -> list[str]:
     """CREATE TABLE statements of the schema as it was at ``version`` (for tests and tools)."""
     later = _added_after(version)
     out = []
-    for table in TABLES:
+    for table in tables_at(version):
         cols = [(c, t) for c, t in table.columns if (table.name, c) not in later]
         body = ",\n    ".join(f"{c} {t}" for c, t in cols)
         keyed = table.primary_key and (table.enforced or version < 3)

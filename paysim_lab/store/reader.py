@@ -1,7 +1,7 @@
 """Reading runs back: event frames, registers, tick records, replay and the determinism check.
 
 Replay rebuilds each tick's :class:`~paysim_lab.records.TickRecord` from the tables (events by
-``seq``, ``tick_summaries``, ``tick_agent_states``, ``tick_queue_snapshots``) and hands it to
+``seq``, ``tick_summaries``, ``tick_agent_states``, the queue spells) and hands it to
 the same renderer the live run used. Nothing is recomputed and the engine is not run.
 """
 from __future__ import annotations
@@ -18,6 +18,7 @@ from ..event_json import jsonl_line  # noqa: F401  (replay --events-out)
 from ..records import (AGENT_STATE_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, TickRecord,
                        canonical_json, decode_float)
 from ..report import Filters, RunInfo, VerboseLog
+from .schema import queue_snapshot_sql
 
 # Float-typed event fields whose NaN/inf values are stored as strings (persistence.md 3.0).
 FLOAT_FIELDS = ("old_value", "new_value", "fraction")
@@ -149,16 +150,40 @@ def event_dicts_for(con, run_id: str, lo: int, hi: int) -> Iterator[dict]:
             yield d
 
 
+# Queue snapshot rows of one run and tick range, from the spells overlapping the range (the
+# positions of a tick depend only on the spells open at that tick, all of which overlap it).
+_QUEUE_RANGE_SQL = (
+    f"SELECT tick, {', '.join(QUEUE_COLUMNS)} FROM ("
+    + queue_snapshot_sql("(SELECT * FROM queue_spells WHERE simulation_id = $rid "
+                         "AND from_tick <= $hi AND to_tick > $lo)")
+    + ") WHERE tick BETWEEN $lo AND $hi "
+    "ORDER BY tick, CASE queue_type WHEN 'queue1' THEN 0 ELSE 1 END, "
+    "CASE queue_type WHEN 'queue1' THEN agent_id END, position")
+# The same from the table of a store older than version 4 (read as it is, read-only).
+_QUEUE_TABLE_SQL = (
+    f"SELECT tick, {', '.join(QUEUE_COLUMNS)} FROM tick_queue_snapshots "
+    "WHERE simulation_id = $rid AND tick BETWEEN $lo AND $hi "
+    "ORDER BY tick, CASE queue_type WHEN 'queue1' THEN 0 ELSE 1 END, "
+    "CASE queue_type WHEN 'queue1' THEN agent_id END, position")
+
+
+def queue_rows_sql(con) -> str:
+    """The query of a tick range's queue snapshot rows (parameters $rid, $lo, $hi)."""
+    from .migrations import existing_tables
+    return _QUEUE_RANGE_SQL if "queue_spells" in existing_tables(con) else _QUEUE_TABLE_SQL
+
+
 def tick_records(con, run_id: str, lo: int, hi: int) -> Iterator[TickRecord]:
     """The stored tick records of ticks lo..hi (inclusive), in tick order, read in chunks."""
     start = lo
+    queue_sql = queue_rows_sql(con)
     while start <= hi:
         end = min(hi, start + CHUNK_TICKS - 1)
-        yield from _chunk(con, run_id, start, end)
+        yield from _chunk(con, run_id, start, end, queue_sql)
         start = end + 1
 
 
-def _chunk(con, run_id: str, lo: int, hi: int) -> list[TickRecord]:
+def _chunk(con, run_id: str, lo: int, hi: int, queue_sql: str) -> list[TickRecord]:
     params = [run_id, lo, hi]
     summaries = con.execute(
         f"SELECT tick, day, {', '.join(SUMMARY_COLUMNS)} FROM tick_summaries "
@@ -177,11 +202,7 @@ def _chunk(con, run_id: str, lo: int, hi: int) -> list[TickRecord]:
         rec = recs.get(row[0])
         if rec is not None:
             rec.agent_states.append(dict(zip(state_cols, row[1:])))
-    for row in con.execute(
-            f"SELECT tick, {', '.join(QUEUE_COLUMNS)} FROM tick_queue_snapshots "
-            "WHERE simulation_id = ? AND tick BETWEEN ? AND ? "
-            "ORDER BY tick, CASE queue_type WHEN 'queue1' THEN 0 ELSE 1 END, "
-            "CASE queue_type WHEN 'queue1' THEN agent_id END, position", params).fetchall():
+    for row in con.execute(queue_sql, {"rid": run_id, "lo": lo, "hi": hi}).fetchall():
         rec = recs.get(row[0])
         if rec is not None:
             rec.queues.append(dict(zip(QUEUE_COLUMNS, row[1:])))

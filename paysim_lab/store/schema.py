@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ..records import AGENT_STATE_COLUMNS
 
 #: Version of the schema this package writes. Older stores are migrated on open.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -111,10 +111,24 @@ TICK_AGENT_STATES = Table(
     + tuple((c, _STATE_TYPES.get(c, "BIGINT")) for c in AGENT_STATE_COLUMNS if c != "agent_id"),
     ("simulation_id", "agent_id", "tick"), enforced=False)
 
-TICK_QUEUE_SNAPSHOTS = _t("tick_queue_snapshots", """
+# Columns of one queued payment's row in a per-tick queue snapshot.
+_QUEUE_STATE = """receiver_id VARCHAR, amount BIGINT, remaining_amount BIGINT,
+    priority BIGINT, deadline_tick BIGINT, rtgs_priority VARCHAR, overdue_since_tick BIGINT"""
+
+#: Queue membership as spells (version 4): a payment waiting in one queue (``queue1`` of bank
+#: ``agent_id``, or ``rtgs``: Queue 2, ``agent_id`` the sender) over ticks from_tick <=
+#: t < to_tick with unchanged state columns and unchanged order; ``sort_key`` orders the
+#: spells of one queue open at the same tick (paysim_lab.store.queue_spells).
+QUEUE_SPELLS = _t("queue_spells", f"""
+    simulation_id VARCHAR, queue_type VARCHAR, agent_id VARCHAR, tx_id VARCHAR,
+    from_tick BIGINT, to_tick BIGINT, sort_key BIGINT, {_QUEUE_STATE}""",
+    "simulation_id, queue_type, tx_id, from_tick", enforced=False)
+
+#: One row per queued payment per tick: a table up to version 3, since version 4 the VIEW
+#: ``tick_queue_snapshots`` over ``queue_spells`` (same columns, same values).
+TICK_QUEUE_SNAPSHOTS = _t("tick_queue_snapshots", f"""
     simulation_id VARCHAR, tick BIGINT, queue_type VARCHAR, agent_id VARCHAR, position BIGINT,
-    tx_id VARCHAR, receiver_id VARCHAR, amount BIGINT, remaining_amount BIGINT,
-    priority BIGINT, deadline_tick BIGINT, rtgs_priority VARCHAR, overdue_since_tick BIGINT""",
+    tx_id VARCHAR, {_QUEUE_STATE}""",
     "simulation_id, tick, queue_type, agent_id, position", enforced=False)
 
 TICK_SUMMARIES = _t("tick_summaries", """
@@ -139,7 +153,7 @@ SCHEMA_MIGRATIONS = _t("schema_migrations", """
 
 TABLES: tuple[Table, ...] = (
     SIMULATIONS, SIMULATION_EVENTS, AGENT_STATE_REGISTERS, COLLATERAL_EVENTS, TRANSACTIONS,
-    DAILY_AGENT_METRICS, AGENT_QUEUE_SNAPSHOTS, TICK_AGENT_STATES, TICK_QUEUE_SNAPSHOTS,
+    DAILY_AGENT_METRICS, AGENT_QUEUE_SNAPSHOTS, TICK_AGENT_STATES, QUEUE_SPELLS,
     TICK_SUMMARIES, POLICY_SNAPSHOTS, SIMULATION_CHECKPOINTS, SCHEMA_MIGRATIONS,
 )
 TABLES_BY_NAME = {t.name: t for t in TABLES}
@@ -150,7 +164,11 @@ RUN_TABLES = tuple(t.name for t in TABLES
                    "simulation_id" in t.column_names)
 
 #: Tables whose key lost its PRIMARY KEY constraint in version 3 (append-only, see Table).
-UNENFORCED_SINCE_V3 = tuple(t.name for t in TABLES if not t.enforced)
+UNENFORCED_SINCE_V3 = tuple(TICK_QUEUE_SNAPSHOTS.name if t is QUEUE_SPELLS else t.name
+                            for t in TABLES if not t.enforced)
+
+#: Tables of older schema versions, with the version that replaced them.
+REPLACED_TABLES = ((TICK_QUEUE_SNAPSHOTS, QUEUE_SPELLS, 4),)
 
 #: Parts of a run a writer may leave out (``Store(..., keep=...)``); events always go in.
 OPTIONAL_PARTS = ("states", "queues")
@@ -165,8 +183,36 @@ LEGACY_INDEXES = (
     "CREATE INDEX IF NOT EXISTS idx_events_tx ON simulation_events (simulation_id, tx_id)",
 )
 
-# Compatibility views (persistence.md 3.1 and 3.13). Rebuilt on every open.
+
+def queue_snapshot_sql(spells: str = "queue_spells") -> str:
+    """SELECT of the per-tick queue snapshot rows (TICK_QUEUE_SNAPSHOTS columns) that the
+    spells of ``spells`` (a table name or a parenthesised subquery) expand to: one row per
+    tick of each spell; ``position`` ranks the spells of one queue and tick by ``sort_key``
+    (Queue 1: per bank; Queue 2: global)."""
+    return f"""
+        SELECT s.simulation_id, r.tick, s.queue_type, s.agent_id,
+               row_number() OVER (
+                   PARTITION BY s.simulation_id, r.tick, s.queue_type,
+                                CASE WHEN s.queue_type = 'queue1' THEN s.agent_id END
+                   ORDER BY s.sort_key) - 1 AS position,
+               s.tx_id, s.receiver_id, s.amount, s.remaining_amount, s.priority,
+               s.deadline_tick, s.rtgs_priority, s.overdue_since_tick
+        FROM {spells} s, range(s.from_tick, s.to_tick) r(tick)"""
+
+
+#: Spells that are empty or overlap the previous spell of the same payment in the same queue.
+QUEUE_SPELL_OVERLAPS = """
+    SELECT count(*) FROM (
+        SELECT from_tick, to_tick,
+               lag(to_tick) OVER (PARTITION BY simulation_id, queue_type, tx_id
+                                  ORDER BY from_tick) AS prev_end
+        FROM queue_spells)
+    WHERE from_tick >= to_tick OR from_tick < prev_end"""
+
+# Compatibility views (persistence.md 3.1 and 3.13) and, since version 4, the per-tick queue
+# snapshots over queue_spells. Rebuilt on every open.
 VIEWS = {
+    "tick_queue_snapshots": queue_snapshot_sql(),
     "simulation_runs": """
         SELECT simulation_id, scenario_name AS config_name, config_file, config_hash,
                NULL::VARCHAR AS description, started_at AS start_time,

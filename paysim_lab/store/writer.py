@@ -8,13 +8,12 @@ commits them together with ``ticks_run`` in ONE transaction, at the flush points
 persistence.md section 4, every ``flush_every`` ticks, and whenever ``max_buffered_events``
 events are waiting (so memory stays bounded however long a day is). Besides the records and
 the event log, only the current state of the payments touched since the last flush (the
-``transactions`` upsert), Queue contents (counts per payment) and collateral capacities are
-read from the engine.
+``transactions`` upsert), the queues (tracked as spells, :mod:`.queue_spells`) and collateral
+capacities are read from the engine.
 """
 from __future__ import annotations
 
 import copy
-from collections import Counter
 from operator import attrgetter
 import hashlib
 import json
@@ -33,9 +32,10 @@ from ..records import (AGENT_STATE_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, Queu
 from ..report import RunInfo
 from . import rows
 from .daily import DayTracker
+from .queue_spells import QueueSpells
 from .schema import (AGENT_QUEUE_SNAPSHOTS, AGENT_STATE_REGISTERS, COLLATERAL_EVENTS,
-                     DAILY_AGENT_METRICS, POLICY_SNAPSHOTS, STORED_PARTS, TICK_AGENT_STATES,
-                     TICK_QUEUE_SNAPSHOTS, TICK_SUMMARIES, Table)
+                     DAILY_AGENT_METRICS, POLICY_SNAPSHOTS, QUEUE_SPELLS, STORED_PARTS,
+                     TICK_AGENT_STATES, TICK_SUMMARIES, Table)
 
 _ARROW_TYPES = {"BIGINT": pa.int64(), "UBIGINT": pa.uint64(), "INTEGER": pa.int32(),
                 "DOUBLE": pa.float64(), "VARCHAR": pa.string(), "BOOLEAN": pa.bool_()}
@@ -215,8 +215,8 @@ class RunWriter:
         self._ticks_stored = 0                  # committed
         self._ticks_handed = 0                  # committed or being committed
         self._pending = None                    # (Future, ticks) of the flush in flight
-        self._q1_ticks: Counter = Counter()
-        self._q2_ticks: Counter = Counter()
+        # queue contents, each payment's queued ticks and (kept queues) the spells to store
+        self._spells = QueueSpells(emit=self.keeps("queues"))
         self._days = DayTracker(run_id, sim.world)
         # events of records that carry dicts instead of a seq range (records built by hand)
         self._own_log = EventLog()
@@ -230,7 +230,7 @@ class RunWriter:
         self._touched: set[str] = set()
         self._summaries = {c: [] for c in TICK_SUMMARIES.column_names}
         self._states = {c: [] for c in TICK_AGENT_STATES.column_names}
-        self._queues = {c: [] for c in TICK_QUEUE_SNAPSHOTS.column_names}
+        self._spells.stored()
         self._days.reset_rows()
 
     def keeps(self, part: str) -> bool:
@@ -323,36 +323,19 @@ class RunWriter:
         return self._own_log, lo, self._own_log.end
 
     def _queue_contents(self, rec: TickRecord) -> tuple[list[str], dict[str, list[str]]]:
-        """Queue 2 ids and Queue 1 ids per bank after the tick; counts each payment's queued
-        ticks; queue snapshot rows when kept. From the record's queue rows when it has them,
-        else from the engine (whose state is this tick's end state while the run is live)."""
-        if rec.queues or self.keeps("queues"):
-            qcols = (rec.queues.columns if isinstance(rec.queues, QueueRows) else
-                     {c: [q[c] for q in rec.queues] for c in QUEUE_COLUMNS})
-            rtgs, queue1 = [], {}
-            for kind, owner, tid in zip(qcols["queue_type"], qcols["agent_id"], qcols["tx_id"]):
-                if kind == "rtgs":
-                    rtgs.append(tid)
-                elif kind == "queue1":
-                    queue1.setdefault(owner, []).append(tid)
-            if self.keeps("queues"):
-                qc = self._queues
-                n = len(qcols["queue_type"])
-                qc["simulation_id"].extend([self.run_id] * n)
-                qc["tick"].extend([rec.tick] * n)
-                for name in QUEUE_COLUMNS:
-                    qc[name].extend(qcols[name])
+        """Queue 2 ids and Queue 1 ids per bank after the tick, fed to the spell tracker
+        (queued ticks per payment; spells when queues are kept). From the record's queue rows
+        when it carries them (rows built by the verbose log, records built by hand), else
+        from the engine (whose state is this tick's end state while the run is live)."""
+        spells = self._spells
+        q = rec.queues
+        if isinstance(q, QueueRows):
+            spells.feed_columns(q.columns, rec.tick)
+        elif q or (rec.seq_range is None and self.keeps("queues")):
+            spells.feed_columns({c: [r[c] for r in q] for c in QUEUE_COLUMNS}, rec.tick)
         else:
-            w = self.sim.world
-            tx_id = attrgetter("tx_id")
-            rtgs = [tx.tx_id for tx in w.queue2 if tx.location == IN_QUEUE2]
-            queue1 = {a.id: list(map(tx_id, a.queue1)) for a in w.agent_list if a.queue1}
-        for ids in queue1.values():
-            self._q1_ticks.update(ids)
-            self._touched.update(ids)
-        self._q2_ticks.update(rtgs)
-        self._touched.update(rtgs)
-        return rtgs, queue1
+            spells.feed_world(self.sim.world, rec.tick)
+        return spells.rtgs_ids(), spells.queue1_ids()
 
     # ------------------------------------------------------------------ flush
     @property
@@ -446,8 +429,11 @@ class RunWriter:
         parts = []
         if self.keeps("states"):
             parts.append((TICK_AGENT_STATES, self._states))
+        touched.update(self._spells.touched())   # queued payments: their queued ticks grew
+        spells = self._spells.take()
         if self.keeps("queues"):
-            parts.append((TICK_QUEUE_SNAPSHOTS, self._queues))
+            spells["simulation_id"] = [rid] * len(spells["tx_id"])
+            parts.append((QUEUE_SPELLS, spells))
         parts.append((TICK_SUMMARIES, self._summaries))
         for table, columns in parts:
             batch.append((table, arrow_table(table, columns)))
@@ -467,9 +453,9 @@ class RunWriter:
         columns = {name: list(map(attrgetter(name), txs)) for name in _TX_ATTRS}
         arrays = {name: pa.array(col, type=_TX_TYPES.get(name, pa.int64()))
                   for name, col in columns.items()}
-        ids = columns["tx_id"]
-        arrays["q1"] = pa.array(list(map(self._q1_ticks.__getitem__, ids)), type=pa.int64())
-        arrays["q2"] = pa.array(list(map(self._q2_ticks.__getitem__, ids)), type=pa.int64())
+        q1, q2 = self._spells.queue_ticks(columns["tx_id"])
+        arrays["q1"] = pa.array(q1, type=pa.int64())
+        arrays["q2"] = pa.array(q2, type=pa.int64())
         return pa.table(arrays)
 
     # ------------------------------------------------------------------ run end

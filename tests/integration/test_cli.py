@@ -119,13 +119,13 @@ def test_db_info_check_and_migrate(crisis_db):
     db, _, _ = crisis_db
     info = paysim("db", "info", db)
     assert info.exit_code == 0
-    assert "schema version: 3" in info.stdout
+    assert "schema version: 4" in info.stdout
     assert re.search(r"^  tick_summaries: 600$", info.stdout, re.M)
     assert re.search(r"^  crisis-1: .*tick_summaries 300", info.stdout, re.M)
     check = paysim("db", "check", db)
     assert (check.exit_code, check.stdout) == (0, f"OK {db}\n")
     mig = paysim("db", "migrate", db)
-    assert mig.stdout == f"{db} is up to date (schema version 3)\n"
+    assert mig.stdout == f"{db} is up to date (schema version 4)\n"
 
 
 def test_duplicate_run_id_exits_1_with_a_message(crisis_db):

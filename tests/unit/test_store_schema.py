@@ -24,7 +24,8 @@ def test_new_store_has_every_table_view_and_the_current_version(tmp_path):
     with psl.Store(tmp_path / "new.duckdb") as store:
         con = store.connection
         assert _tables(con) == {t.name for t in TABLES}
-        assert _views(con) == set(VIEWS) == {"simulation_runs", "lsm_cycles", "policy_decisions"}
+        assert _views(con) == set(VIEWS) == {"simulation_runs", "lsm_cycles", "policy_decisions",
+                                             "tick_queue_snapshots"}
         assert con.execute("SELECT version FROM schema_migrations").fetchall() == \
             [(SCHEMA_VERSION,)]
         assert store.created and store.migrate() == []
@@ -63,9 +64,9 @@ def test_version_1_store_is_migrated_in_order_on_open(tmp_path):
 
     with psl.Store(path) as store:
         assert store.version_found == 1
-        assert store.migrate() == [2, 3]
+        assert store.migrate() == [2, 3, 4]
         rows = store.sql("SELECT version, description FROM schema_migrations ORDER BY version")
-        assert rows["version"].tolist() == [1, 2, 3]
+        assert rows["version"].tolist() == [1, 2, 3, 4]
         assert rows["description"][0] == "initial schema"
         assert rows["description"][1].startswith("run order")
         order = store.sql("SELECT simulation_id, run_number FROM simulations "
@@ -161,7 +162,7 @@ def test_version_2_store_keeps_its_runs_and_loses_only_key_constraints(tmp_path)
                        "WHERE table_name = 'simulation_events'").fetchone()[0] == 4
     con.close()
     with psl.Store(path) as store:
-        assert store.migrate() == [3]
+        assert store.migrate() == [3, 4]
         con = store.connection
         assert _constraints(con, "simulation_events") == 0
         assert _constraints(con, "transactions") == 1

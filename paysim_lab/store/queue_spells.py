@@ -1,0 +1,299 @@
+"""Queue membership as spells: one row per stretch of ticks a payment sits unchanged in a queue.
+
+A *spell* is a maximal run of ticks ``from_tick <= t < to_tick`` in which a payment waits in
+the same queue (a bank's Queue 1, or the RTGS Queue 2) with the same state columns and the same
+order relative to the other payments of that queue. The store keeps spells in ``queue_spells``;
+the view ``tick_queue_snapshots`` expands them back into one row per queued payment per tick,
+its ``position`` being the rank of the spell's ``sort_key`` among the spells of that queue and
+tick (persistence.md, "Queue snapshots").
+
+Sort keys: after each tick, a queue whose earlier payments kept their relative order and whose
+new payments all come after them keeps the survivors' keys (a survivor whose state changed
+closes its spell and opens a new one with the same key) and gives new payments fresh,
+increasing keys. Any other change (a re-sort, an insertion in the middle) closes every spell of
+that queue and opens new ones with fresh keys in the new order. Keys come from one counter per
+run, so they only have to order the spells open at the same tick in one queue.
+
+:class:`QueueSpells` is fed once per tick, by the store writer, either from the engine's queues
+(:meth:`QueueSpells.feed_world`; an unchanged queue costs two C-level list comparisons) or from
+queue rows as QUEUE_COLUMNS columns (:meth:`QueueSpells.feed_columns`). It also tells each
+payment's total ticks in Queue 1 and Queue 2 (from spell lengths) and the current queue
+contents.
+"""
+from __future__ import annotations
+
+from itertools import compress, repeat
+from operator import attrgetter, eq, ne
+
+from ..engine.state import IN_QUEUE2
+from ..records import QUEUE_COLUMNS
+
+#: Per-payment columns of a queue snapshot row that a spell keeps constant.
+STATE_COLUMNS = QUEUE_COLUMNS[4:]   # receiver_id .. overdue_since_tick
+#: Columns of a spell row, in ``queue_spells`` order (simulation_id added by the writer).
+SPELL_COLUMNS = ("queue_type", "agent_id", "tx_id", "from_tick", "to_tick", "sort_key") \
+    + STATE_COLUMNS
+
+_STATE = attrgetter(*STATE_COLUMNS)
+_TX_ID = attrgetter("tx_id")
+_SENDER = attrgetter("sender_id")
+_LOCATION = attrgetter("location")
+_RTGS = ("rtgs", None)
+
+
+def _falses(flags: list[bool], count: int) -> list[int]:
+    """Indexes of the ``count`` False entries of ``flags`` (C-level scans between them)."""
+    out, i = [], -1
+    for _ in range(count):
+        i = flags.index(False, i + 1)
+        out.append(i)
+    return out
+
+
+class _Queue:
+    """One queue's contents after the last tick fed, and its open spells (same order)."""
+
+    __slots__ = ("objs", "states", "ids", "owners", "starts", "keys")
+
+    def __init__(self):
+        self.objs: list = []          # what equality is tested on (payments, or their ids)
+        self.states: list | None = []  # state tuples (None when spells are not kept)
+        self.ids: list[str] = []
+        self.owners: list[str] = []
+        self.starts: list[int] = []   # from_tick of each open spell
+        self.keys: list[int] = []     # sort_key of each open spell
+
+
+class QueueSpells:
+    """Tracks every queue of one run tick by tick and turns it into spells.
+
+    ``emit``: keep the spell rows (a run stored with ``queues``); without it only the queue
+    contents and tick totals are tracked (cheaper: states are not compared).
+
+    >>> from types import SimpleNamespace as NS
+    >>> tx = NS(tx_id="tx_1", sender_id="A", receiver_id="B", amount=5, remaining_amount=5,
+    ...         priority=5, deadline_tick=9, rtgs_priority=None, overdue_since_tick=None,
+    ...         location=1)
+    >>> world = NS(agent_list=[NS(id="A", queue1=[tx])], queue2=[])
+    >>> spells = QueueSpells()
+    >>> for tick in range(3):
+    ...     spells.feed_world(world, tick)
+    >>> spells.queue1_ids()
+    {'A': ['tx_1']}
+    >>> cols = spells.take()
+    >>> [(cols["tx_id"][i], cols["from_tick"][i], cols["to_tick"][i]) for i in range(1)]
+    [('tx_1', 0, 3)]
+    >>> spells.queue_ticks(["tx_1"])
+    ([3], [0])
+    """
+
+    __slots__ = ("emit", "_queues", "_last_tick", "_next_key", "_rows", "_pending", "_done1",
+                 "_done2", "_touched", "_rtgs_ids")
+
+    def __init__(self, emit: bool = True):
+        self.emit = bool(emit)
+        self._queues: dict[tuple[str, str | None], _Queue] = {}
+        self._last_tick: int | None = None
+        self._next_key = 0
+        self._rows: list[tuple] = []      # spells closed since the last take
+        self._pending: list[tuple] = []   # spells taken but not yet confirmed stored
+        self._done1: dict[str, int] = {}  # ticks of closed (or cut) Queue 1 spells per payment
+        self._done2: dict[str, int] = {}
+        self._touched: set[str] = set()   # payments whose spells closed since the last take
+        self._rtgs_ids: list[str] = []
+
+    # ------------------------------------------------------------------ feeding
+    def feed_world(self, world, tick: int) -> None:
+        """The queues after ``tick``, read from the engine: each bank's ``queue1`` (in
+        ``world.agent_list`` order) and ``world.queue2`` (payments still in Queue 2)."""
+        self._start_tick(tick)
+        queues = self._queues
+        state = _STATE if self.emit else None
+        for a in world.agent_list:
+            q1 = a.queue1
+            q = queues.get(("queue1", a.id))
+            if q is None:
+                if not q1:
+                    continue
+                q = queues[("queue1", a.id)] = _Queue()
+            states = list(map(state, q1)) if state is not None else None
+            if q1 == q.objs and states == q.states:
+                continue
+            objs = list(q1)
+            self._update("queue1", q, tick, objs, list(map(_TX_ID, objs)),
+                         [a.id] * len(objs), states)
+            if not objs:
+                del queues[("queue1", a.id)]
+        q2 = world.queue2
+        waiting = list(compress(q2, map(eq, map(_LOCATION, q2), repeat(IN_QUEUE2))))
+        q = queues.get(_RTGS)
+        if q is None:
+            if not waiting:
+                return
+            q = queues[_RTGS] = _Queue()
+        states = list(map(state, waiting)) if state is not None else None
+        if waiting == q.objs and states == q.states:
+            return
+        ids = list(map(_TX_ID, waiting))
+        self._update("rtgs", q, tick, waiting, ids, list(map(_SENDER, waiting)), states)
+        self._rtgs_ids = ids
+        if not waiting:
+            del queues[_RTGS]
+
+    def feed_columns(self, columns: dict[str, list], tick: int) -> None:
+        """The queues after ``tick`` as queue snapshot rows (QUEUE_COLUMNS columns, each
+        queue's rows in position order or carrying their ``position``)."""
+        self._start_tick(tick)
+        groups: dict[tuple[str, str | None], list[int]] = {}
+        kinds, owners = columns["queue_type"], columns["agent_id"]
+        for i, (kind, owner) in enumerate(zip(kinds, owners)):
+            groups.setdefault(_RTGS if kind == "rtgs" else (kind, owner), []).append(i)
+        ids_col, pos_col = columns["tx_id"], columns.get("position")
+        state_cols = [columns[c] for c in STATE_COLUMNS] if self.emit else None
+        queues = self._queues
+        for key in list(queues) + [k for k in groups if k not in queues]:
+            rows = groups.get(key, [])
+            if pos_col is not None:
+                rows.sort(key=pos_col.__getitem__)
+            ids = [ids_col[i] for i in rows]
+            states = ([tuple(c[i] for c in state_cols) for i in rows]
+                      if state_cols is not None else None)
+            q = queues.get(key)
+            if q is None:
+                q = queues[key] = _Queue()
+            if ids == q.objs and states == q.states:
+                continue
+            self._update(key[0], q, tick, ids, ids, [owners[i] for i in rows], states)
+            if key == _RTGS:
+                self._rtgs_ids = ids
+            if not ids:
+                del queues[key]
+
+    def _start_tick(self, tick: int) -> None:
+        last = self._last_tick
+        if last is not None and tick != last + 1:
+            # not the next tick (records fed by hand): no spell spans the ticks in between
+            self._cut(last + 1, tick)
+        self._last_tick = tick
+
+    def _update(self, kind: str, q: _Queue, tick: int, objs: list, ids: list[str],
+                owners: list[str], states: list | None) -> None:
+        """Queue ``q`` changed at ``tick``: close the spells that ended, open the new ones.
+        ``objs`` identify the payments (Transaction objects, or tx ids).
+
+        Whole-list operations (C-level maps) only: a long Queue 2 changes at most ticks,
+        usually by losing a few payments and gaining a few at its end."""
+        n, n_old = len(objs), len(q.objs)
+        try:    # payments hash by identity, ids by value
+            present = set(objs)
+            stays = list(map(present.__contains__, q.objs))     # per old entry
+        except TypeError:   # objects without a hash (compared by identity then)
+            present = set(map(id, objs))
+            stays = list(map(present.__contains__, map(id, q.objs)))
+        k = stays.count(True)
+        if objs[:k] == list(compress(q.objs, stays)):
+            # the survivors kept their order and every new payment comes after them (the
+            # survivors are the first k entries): survivors keep their keys
+            if k < n_old:
+                self._close(kind, q, _falses(stays, n_old - k), tick)
+            keys = list(compress(q.keys, stays))
+            keys.extend(range(self._next_key, self._next_key + n - k))
+            starts = list(compress(q.starts, stays))
+            starts.extend(repeat(tick, n - k))
+            if states is not None:
+                before = list(compress(q.states, stays))
+                if before != states[:k]:
+                    changed = list(compress(range(k), map(ne, before, states)))
+                    old_index = list(compress(range(n_old), stays))
+                    self._close(kind, q, [old_index[j] for j in changed], tick)
+                    for j in changed:
+                        starts[j] = tick
+        else:
+            # a re-sort or an insertion in the middle: every spell of the queue starts anew
+            self._close(kind, q, range(n_old), tick)
+            keys = list(range(self._next_key, self._next_key + n))
+            starts = [tick] * n
+            k = 0
+        self._next_key += n - k
+        q.objs, q.ids, q.owners, q.states = objs, ids, owners, states
+        q.starts, q.keys = starts, keys
+
+    def _close(self, kind: str, q: _Queue, indexes, end: int) -> None:
+        """Close the open spells at ``indexes`` of ``q`` at ``end`` (exclusive)."""
+        done = self._done1 if kind == "queue1" else self._done2
+        emit = self.emit
+        for i in indexes:
+            t, start = q.ids[i], q.starts[i]
+            self._touched.add(t)
+            if start >= end:
+                continue
+            done[t] = done.get(t, 0) + end - start
+            if emit:
+                self._rows.append((kind, q.owners[i], t, start, end, q.keys[i]) + q.states[i])
+
+    def _cut(self, end: int, restart: int) -> None:
+        """Close every open spell at ``end``; each continues from ``restart`` (same key)."""
+        for (kind, _), q in self._queues.items():
+            self._close(kind, q, range(len(q.ids)), end)
+            q.starts = [restart] * len(q.ids)
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def last_tick(self) -> int | None:
+        """The last tick fed (None before the first)."""
+        return self._last_tick
+
+    def rtgs_ids(self) -> list[str]:
+        """Ids of the payments in Queue 2 after the last tick, in queue order (a list that is
+        replaced, never changed, when Queue 2 changes)."""
+        return self._rtgs_ids
+
+    def queue1_ids(self) -> dict[str, list[str]]:
+        """Each bank's Queue 1 ids after the last tick (banks with an empty queue left out)."""
+        return {owner: q.ids for (kind, owner), q in self._queues.items()
+                if kind == "queue1" and q.ids}
+
+    def queue_ticks(self, tx_ids) -> tuple[list[int], list[int]]:
+        """Each payment's ticks in Queue 1 and in Queue 2 so far (ticks it was in the queue
+        at a tick's end), as two lists in ``tx_ids`` order."""
+        end = (self._last_tick + 1) if self._last_tick is not None else 0
+        open1: dict[str, int] = {}
+        open2: dict[str, int] = {}
+        for (kind, _), q in self._queues.items():
+            into = open1 if kind == "queue1" else open2
+            for t, start in zip(q.ids, q.starts):
+                into[t] = end - start
+        d1, d2 = self._done1, self._done2
+        return ([d1.get(t, 0) + open1.get(t, 0) for t in tx_ids],
+                [d2.get(t, 0) + open2.get(t, 0) for t in tx_ids])
+
+    def touched(self) -> set[str]:
+        """Payments queued at some tick since the last :meth:`take` (ids whose spells closed,
+        and every payment queued now)."""
+        out = set(self._touched)
+        for q in self._queues.values():
+            out.update(q.ids)
+        return out
+
+    # ------------------------------------------------------------------ flushing
+    def take(self) -> dict[str, list]:
+        """The spells to store up to the last tick fed, as SPELL_COLUMNS columns.
+
+        Open spells are cut at the last tick + 1 and continue (same key) from there, so each
+        flush writes only rows about its own ticks. Taken rows are handed out again by the next
+        take until :meth:`stored` confirms them (a flush that failed is retried whole).
+        """
+        if self._last_tick is not None:
+            end = self._last_tick + 1
+            self._cut(end, end)
+        self._pending.extend(self._rows)
+        self._rows = []
+        self._touched = set()
+        rows = self._pending
+        if not rows:
+            return {c: [] for c in SPELL_COLUMNS}
+        return dict(zip(SPELL_COLUMNS, map(list, zip(*rows))))
+
+    def stored(self) -> None:
+        """The rows of the last :meth:`take` are stored (or given up): forget them."""
+        self._pending = []
