@@ -494,9 +494,12 @@ class RunWriter:
         try:
             self.flush()
         except Exception as flush_exc:  # keep the original error; note the lost ticks
+            try:    # a flush still in flight (this one failed building) may yet commit
+                self._wait()
+            except Exception:
+                self._pending = None
             lost = self._ticks_handed + self._ticks - self._ticks_stored
             error += f" (and {lost} buffered ticks could not be stored: {flush_exc})"
-            self._pending = None
             self._ticks_handed = self._ticks_stored
             self._reset()
         try:
