@@ -22,7 +22,7 @@ contents.
 """
 from __future__ import annotations
 
-from itertools import compress, repeat
+from itertools import compress, groupby, islice, repeat
 from operator import attrgetter, eq, ne
 
 from ..engine.state import IN_QUEUE2
@@ -39,6 +39,37 @@ _TX_ID = attrgetter("tx_id")
 _SENDER = attrgetter("sender_id")
 _LOCATION = attrgetter("location")
 _RTGS = ("rtgs", None)
+
+
+def _row_groups(kinds: list[str], owners: list[str], positions: list[int] | None) -> dict:
+    """Each queue's rows of a snapshot: a slice when they form one block in position order
+    (Queue 1 of each bank in turn, then Queue 2, as ``queue_columns`` gives them), else a
+    list of row indexes sorted by position."""
+    n = len(kinds)
+    r = kinds.index("rtgs") if "rtgs" in kinds else n
+    groups: dict = {}
+    if kinds.count("queue1") == r and kinds.count("rtgs") == n - r:
+        start = 0
+        for owner, block in groupby(islice(owners, r)):
+            m = len(list(block))
+            key = ("queue1", owner)
+            if key in groups:           # a bank's rows in two blocks
+                break
+            groups[key] = slice(start, start + m)
+            start += m
+        else:
+            if r < n:
+                groups[_RTGS] = slice(r, n)
+            if positions is None or all(positions[sl] == list(range(sl.stop - sl.start))
+                                        for sl in groups.values()):
+                return groups
+    groups = {}
+    for i, (kind, owner) in enumerate(zip(kinds, owners)):
+        groups.setdefault(_RTGS if kind == "rtgs" else (kind, owner), []).append(i)
+    if positions is not None:
+        for rows in groups.values():
+            rows.sort(key=positions.__getitem__)
+    return groups
 
 
 def _falses(flags: list[bool], count: int) -> list[int]:
@@ -144,26 +175,28 @@ class QueueSpells:
         """The queues after ``tick`` as queue snapshot rows (QUEUE_COLUMNS columns, each
         queue's rows in position order or carrying their ``position``)."""
         self._start_tick(tick)
-        groups: dict[tuple[str, str | None], list[int]] = {}
-        kinds, owners = columns["queue_type"], columns["agent_id"]
-        for i, (kind, owner) in enumerate(zip(kinds, owners)):
-            groups.setdefault(_RTGS if kind == "rtgs" else (kind, owner), []).append(i)
-        ids_col, pos_col = columns["tx_id"], columns.get("position")
+        owners, ids_col = columns["agent_id"], columns["tx_id"]
+        groups = _row_groups(columns["queue_type"], owners, columns.get("position"))
         state_cols = [columns[c] for c in STATE_COLUMNS] if self.emit else None
         queues = self._queues
         for key in list(queues) + [k for k in groups if k not in queues]:
-            rows = groups.get(key, [])
-            if pos_col is not None:
-                rows.sort(key=pos_col.__getitem__)
-            ids = [ids_col[i] for i in rows]
-            states = ([tuple(c[i] for c in state_cols) for i in rows]
-                      if state_cols is not None else None)
+            rows = groups.get(key)
+            if rows is None:
+                ids, who, states = [], [], ([] if state_cols is not None else None)
+            elif isinstance(rows, slice):       # the usual case: one block of rows
+                ids, who = ids_col[rows], owners[rows]
+                states = (list(zip(*(c[rows] for c in state_cols)))
+                          if state_cols is not None else None)
+            else:
+                ids, who = [ids_col[i] for i in rows], [owners[i] for i in rows]
+                states = ([tuple(c[i] for c in state_cols) for i in rows]
+                          if state_cols is not None else None)
             q = queues.get(key)
             if q is None:
                 q = queues[key] = _Queue()
             if ids == q.objs and states == q.states:
                 continue
-            self._update(key[0], q, tick, ids, ids, [owners[i] for i in rows], states)
+            self._update(key[0], q, tick, ids, ids, who, states)
             if key == _RTGS:
                 self._rtgs_ids = ids
             if not ids:

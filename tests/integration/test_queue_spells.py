@@ -287,3 +287,41 @@ def test_version_3_snapshots_become_one_tick_spells(tmp_path):
         assert got == sorted(rows, key=lambda r: (r[0], r[1], r[2], r[3]))
         assert store.info()["runs"]["r3"]["queue_spells"] == len(rows)
         assert store.check() == []
+
+
+def test_tracker_reads_rows_in_any_order_by_their_position():
+    def rows(*entries):
+        # (queue_type, agent_id, position, tx_id, remaining_amount)
+        cols = {c: [] for c in QUEUE_COLUMNS}
+        for kind, owner, pos, tx, remaining in entries:
+            for c, v in zip(QUEUE_COLUMNS, (kind, owner, pos, tx, "B", 10, remaining, 5, 50,
+                                             None, None)):
+                cols[c].append(v)
+        return cols
+
+    ticks = [
+        rows(("queue1", "A", 0, "t1", 10), ("queue1", "A", 1, "t2", 10),
+             ("rtgs", "B", 0, "t9", 10)),
+        rows(("queue1", "A", 0, "t1", 10), ("queue1", "A", 1, "t2", 10), ("rtgs", "A", 1, "t3", 10),
+             ("rtgs", "B", 0, "t9", 10)),
+        rows(("queue1", "A", 0, "t2", 7), ("rtgs", "B", 0, "t9", 10), ("rtgs", "A", 1, "t3", 10),
+             ("queue1", "C", 0, "t5", 10)),
+    ]
+    ordered = QueueSpells()
+    shuffled = QueueSpells()
+    for tick, cols in enumerate(ticks):
+        order = sorted(range(len(cols["tx_id"])),
+                       key=lambda i: (cols["queue_type"][i] != "queue1", cols["agent_id"][i]
+                                      if cols["queue_type"][i] == "queue1" else "",
+                                      cols["position"][i]))
+        ordered.feed_columns({c: [v[i] for i in order] for c, v in cols.items()}, tick)
+        shuffled.feed_columns(cols, tick)
+    a, b = ordered.take(), shuffled.take()
+    assert sorted(zip(*a.values())) == sorted(zip(*b.values()))
+    got = sorted(zip(a["tx_id"], a["from_tick"], a["to_tick"], a["sort_key"],
+                     a["remaining_amount"]))
+    assert got == [("t1", 0, 2, 0, 10), ("t2", 0, 2, 1, 10), ("t2", 2, 3, 1, 7),
+                   ("t3", 1, 3, 3, 10), ("t5", 2, 3, 4, 10), ("t9", 0, 3, 2, 10)]
+    assert shuffled.rtgs_ids() == ["t9", "t3"]
+    assert shuffled.queue1_ids() == {"A": ["t2"], "C": ["t5"]}
+    assert shuffled.queue_ticks(["t1", "t3", "t9"]) == ([2, 0, 0], [0, 2, 3])
