@@ -24,6 +24,10 @@ History:
    unchanged in a queue) and a VIEW ``tick_queue_snapshots`` with the old columns and values.
    Each stored snapshot row becomes a one-tick spell with ``sort_key = position``, which the
    view expands back to exactly that row.
+5. ``transactions`` is rebuilt without its PRIMARY KEY constraint: a flush deletes the rows of
+   the payments it stores again and appends their current state, which costs less than an
+   upsert through the key's index and keeps that index out of memory (``Store.check()`` still
+   verifies one row per payment).
 """
 from __future__ import annotations
 
@@ -31,7 +35,7 @@ from dataclasses import dataclass, field
 
 from ..errors import StoreError
 from .schema import (LEGACY_INDEXES, QUEUE_SPELLS, REPLACED_TABLES, SCHEMA_VERSION, TABLES,
-                     TABLES_BY_NAME, UNENFORCED_SINCE_V3, VIEWS)
+                     TABLES_BY_NAME, UNENFORCED_SINCE, UNENFORCED_SINCE_V3, VIEWS)
 
 # The views of versions 1 to 3 (dropped and rebuilt around migration 3's table rebuilds).
 _VIEWS_V3 = ("simulation_runs", "lsm_cycles", "policy_decisions")
@@ -84,6 +88,12 @@ MIGRATIONS: tuple[Migration, ...] = (
                 FROM tick_queue_snapshots
                 ORDER BY simulation_id, tick, queue_type, agent_id, position""",
             "DROP TABLE tick_queue_snapshots")),
+    Migration(
+        5, "transactions without a key constraint (a flush replaces its payments' rows)",
+        statements=(
+            "CREATE TABLE transactions__v5 AS SELECT * FROM transactions",
+            "DROP TABLE transactions",
+            "ALTER TABLE transactions__v5 RENAME TO transactions")),
 )
 
 assert MIGRATIONS[-1].version == SCHEMA_VERSION
@@ -111,7 +121,8 @@ def table_ddl_at(version: int) -> list[str]:
     for table in tables_at(version):
         cols = [(c, t) for c, t in table.columns if (table.name, c) not in later]
         body = ",\n    ".join(f"{c} {t}" for c, t in cols)
-        keyed = table.primary_key and (table.enforced or version < 3)
+        keyed = table.primary_key and (
+            table.enforced or version < UNENFORCED_SINCE.get(table.name, 3))
         pk = f",\n    PRIMARY KEY ({', '.join(table.primary_key)})" if keyed else ""
         out.append(f"CREATE TABLE IF NOT EXISTS {table.name} (\n    {body}{pk}\n)")
     return out

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ..records import AGENT_STATE_COLUMNS
 
 #: Version of the schema this package writes. Older stores are migrated on open.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ TRANSACTIONS = _t("transactions", """
     parent_tx_id VARCHAR, split_index BIGINT, rtgs_priority VARCHAR,
     rtgs_submission_tick BIGINT, declared_rtgs_priority VARCHAR, remaining_amount BIGINT,
     settled_by VARCHAR, original_priority BIGINT, withdrawn BOOLEAN, location VARCHAR,
-    tx_order BIGINT""", "simulation_id, tx_id")
+    tx_order BIGINT""", "simulation_id, tx_id", enforced=False)
 
 DAILY_AGENT_METRICS = _t("daily_agent_metrics", """
     simulation_id VARCHAR, agent_id VARCHAR, day BIGINT, opening_balance BIGINT,
@@ -165,7 +165,12 @@ RUN_TABLES = tuple(t.name for t in TABLES
 
 #: Tables whose key lost its PRIMARY KEY constraint in version 3 (append-only, see Table).
 UNENFORCED_SINCE_V3 = tuple(TICK_QUEUE_SNAPSHOTS.name if t is QUEUE_SPELLS else t.name
-                            for t in TABLES if not t.enforced)
+                            for t in TABLES if not t.enforced and t is not TRANSACTIONS)
+
+#: Schema version from which a table's key is no longer a PRIMARY KEY constraint: version 3
+#: for the append-only tables; version 5 for ``transactions`` (a flush deletes the rows of the
+#: payments it stores again, then appends their current state).
+UNENFORCED_SINCE = {**{name: 3 for name in UNENFORCED_SINCE_V3}, TRANSACTIONS.name: 5}
 
 #: Tables of older schema versions, with the version that replaced them.
 REPLACED_TABLES = ((TICK_QUEUE_SNAPSHOTS, QUEUE_SPELLS, 4),)

@@ -165,7 +165,7 @@ _TX_TYPES = {"tx_id": pa.string(), "sender_id": pa.string(), "receiver_id": pa.s
              "declared_rtgs_priority": pa.string(), "settled_by": pa.string(),
              "is_divisible": pa.bool_(), "dropped": pa.bool_(), "withdrawn": pa.bool_()}
 _TX_SQL = f"""
-    INSERT OR REPLACE INTO transactions (
+    INSERT INTO transactions (
         simulation_id, tx_id, sender_id, receiver_id, amount, priority, is_divisible,
         arrival_tick, arrival_day, deadline_tick, settlement_tick, settlement_day, status,
         overdue_since_tick, drop_reason, amount_settled, queue1_ticks, queue2_ticks,
@@ -533,4 +533,8 @@ def _insert_transactions(con, run_id: str, tpd: int, last_tick: int,
                          _paysim_tx: pa.Table | None) -> None:
     if _paysim_tx is None:
         return
+    # the table keeps one row per payment: the rows of payments stored by an earlier flush go
+    # first (cheaper than an upsert through a key index, which DuckDB would also hold in memory)
+    con.execute("DELETE FROM transactions WHERE simulation_id = $rid "
+                "AND tx_id IN (SELECT tx_id FROM _paysim_tx)", {"rid": run_id})
     con.execute(_TX_SQL, {"rid": run_id, "tpd": tpd, "last": last_tick})

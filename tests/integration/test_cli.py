@@ -9,6 +9,7 @@ import yaml
 from click.testing import CliRunner
 
 import paysim_lab as psl
+from paysim_lab.store.schema import SCHEMA_VERSION
 from paysim_lab.cli import main
 from paysim_lab.report import money
 
@@ -119,13 +120,13 @@ def test_db_info_check_and_migrate(crisis_db):
     db, _, _ = crisis_db
     info = paysim("db", "info", db)
     assert info.exit_code == 0
-    assert "schema version: 4" in info.stdout
+    assert f"schema version: {SCHEMA_VERSION}" in info.stdout
     assert re.search(r"^  tick_summaries: 600$", info.stdout, re.M)
     assert re.search(r"^  crisis-1: .*tick_summaries 300", info.stdout, re.M)
     check = paysim("db", "check", db)
     assert (check.exit_code, check.stdout) == (0, f"OK {db}\n")
     mig = paysim("db", "migrate", db)
-    assert mig.stdout == f"{db} is up to date (schema version 4)\n"
+    assert mig.stdout == f"{db} is up to date (schema version {SCHEMA_VERSION})\n"
 
 
 def test_duplicate_run_id_exits_1_with_a_message(crisis_db):

@@ -5,6 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 import paysim_lab as psl
+from paysim_lab.store.schema import SCHEMA_VERSION
 from paysim_lab.cli import main
 
 
@@ -86,7 +87,7 @@ def test_unknown_run_id_exits_1(tmp_path):
 def test_db_migrate_creates_a_new_store(tmp_path):
     db = tmp_path / "new.duckdb"
     out = paysim("db", "migrate", db)
-    assert (out.exit_code, out.stdout) == (0, f"created {db} at schema version 4\n")
+    assert (out.exit_code, out.stdout) == (0, f"created {db} at schema version {SCHEMA_VERSION}\n")
     assert paysim("db", "check", db).stdout == f"OK {db}\n"
 
 

@@ -64,9 +64,9 @@ def test_version_1_store_is_migrated_in_order_on_open(tmp_path):
 
     with psl.Store(path) as store:
         assert store.version_found == 1
-        assert store.migrate() == [2, 3, 4]
+        assert store.migrate() == [2, 3, 4, 5]
         rows = store.sql("SELECT version, description FROM schema_migrations ORDER BY version")
-        assert rows["version"].tolist() == [1, 2, 3, 4]
+        assert rows["version"].tolist() == [1, 2, 3, 4, 5]
         assert rows["description"][0] == "initial schema"
         assert rows["description"][1].startswith("run order")
         order = store.sql("SELECT simulation_id, run_number FROM simulations "
@@ -162,10 +162,11 @@ def test_version_2_store_keeps_its_runs_and_loses_only_key_constraints(tmp_path)
                        "WHERE table_name = 'simulation_events'").fetchone()[0] == 4
     con.close()
     with psl.Store(path) as store:
-        assert store.migrate() == [3, 4]
+        assert store.migrate() == [3, 4, 5]
         con = store.connection
         assert _constraints(con, "simulation_events") == 0
-        assert _constraints(con, "transactions") == 1
+        assert _constraints(con, "transactions") == 0          # since version 5
+        assert _constraints(con, "simulations") == 1
         assert con.execute("SELECT count(*) FROM duckdb_indexes()").fetchone()[0] == 0
         ev = store.events("r2")
         assert ev["details"].tolist() == [{"sender_id": "A", "tx_id": "tx_1"}]
@@ -178,3 +179,23 @@ def test_check_reports_duplicate_keys_of_append_only_tables():
         store.sql("INSERT INTO tick_summaries (simulation_id, tick, day) VALUES ('x', 0, 0), "
                   "('x', 0, 0)")
         assert any("tick_summaries" in p and "duplicate" in p for p in store.check())
+
+
+def test_version_4_transactions_keep_their_rows_and_lose_the_key_constraint(tmp_path):
+    """Migration 5: a flush replaces its payments' rows; the key is checked, not enforced."""
+    path = tmp_path / "v4.duckdb"
+    con = duckdb.connect(str(path))
+    create_schema(con, 4)
+    con.execute("INSERT INTO transactions (simulation_id, tx_id, amount, status) VALUES "
+                "('r', 'tx_1', 5, 'settled'), ('r', 'tx_2', 7, 'pending')")
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO transactions (simulation_id, tx_id) VALUES ('r', 'tx_1')")
+    con.close()
+    with psl.Store(path) as store:
+        assert store.migrate() == [5]
+        assert store.sql("SELECT tx_id, amount, status FROM transactions ORDER BY tx_id"
+                         ).values.tolist() == [["tx_1", 5, "settled"], ["tx_2", 7, "pending"]]
+        assert store.check() == []
+        store.connection.execute(
+            "INSERT INTO transactions (simulation_id, tx_id) VALUES ('r', 'tx_1')")
+        assert store.check() == ["table transactions: 1 duplicate keys (simulation_id, tx_id)"]
