@@ -28,7 +28,8 @@ from ..report import Filters
 from . import frames, reader
 from .migrations import (current_version, existing_columns, existing_tables, prepare,
                          schema_problems)
-from .schema import QUEUE_SPELL_OVERLAPS, RUN_TABLES, SCHEMA_VERSION, TABLES
+from .schema import (LEGACY_RUN_TABLES, QUEUE_SPELL_OVERLAPS, RUN_TABLES, SCHEMA_VERSION,
+                     TABLES)
 from .writer import RunWriter, check_run_id, new_run_id, parse_keep
 
 
@@ -495,8 +496,9 @@ class Store:
             f"SELECT simulation_id FROM simulations ORDER BY {order}").fetchall()]
         counts: dict[str, dict[str, int]] = {r: {} for r in runs}
         totals: dict[str, int] = {}
-        have = existing_tables(con)     # an older store, read as it is, lacks newer tables
-        for table in (t for t in RUN_TABLES if t in have):
+        # an older store, read as it is, lacks newer tables and may hold replaced ones
+        have = existing_tables(con)
+        for table in (t for t in RUN_TABLES + LEGACY_RUN_TABLES if t in have):
             totals[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             for rid, n in con.execute(f"SELECT simulation_id, count(*) FROM {table} "
                                       "GROUP BY simulation_id").fetchall():

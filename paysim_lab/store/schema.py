@@ -174,6 +174,8 @@ UNENFORCED_SINCE = {**{name: 3 for name in UNENFORCED_SINCE_V3}, TRANSACTIONS.na
 
 #: Tables of older schema versions, with the version that replaced them.
 REPLACED_TABLES = ((TICK_QUEUE_SNAPSHOTS, QUEUE_SPELLS, 4),)
+#: Per-run tables an older store (read as it is) may still hold.
+LEGACY_RUN_TABLES = tuple(old.name for old, _, _ in REPLACED_TABLES)
 
 #: Parts of a run a writer may leave out (``Store(..., keep=...)``); events always go in.
 OPTIONAL_PARTS = ("states", "queues")

@@ -271,7 +271,7 @@ def test_version_3_snapshots_become_one_tick_spells(tmp_path):
                 "('r3', 0, 0), ('r3', 1, 0), ('r3', 2, 0)")
     con.close()
     with psl.Store(path, read_only=True) as old:
-        assert "r3" in old.info()["runs"]
+        assert old.info()["runs"]["r3"]["tick_queue_snapshots"] == len(rows)
         assert len(old.sql("SELECT * FROM tick_queue_snapshots")) == len(rows)
     with psl.Store(path) as store:
         assert store.version_found == 3 and store.migrate() == [4, 5]
