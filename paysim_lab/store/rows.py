@@ -15,8 +15,7 @@ gives for the event's field dict.
 """
 from __future__ import annotations
 
-import re
-from itertools import repeat
+from itertools import chain, repeat
 from json.encoder import encode_basestring
 from typing import Iterable
 
@@ -34,13 +33,15 @@ TX_LIST_FIELDS = ("tx_ids", "child_ids", "source_transactions")
 
 # Characters DuckDB's to_json escapes differently from Python's json (upper-case hex digits):
 # a text column holding any of them is encoded in Python instead.
-_ODD_TEXT = re.compile("[\x0b\x0e\x0f\x1a-\x1f]")
+_ODD_CHARS = tuple("\x0b\x0e\x0f\x1a\x1b\x1c\x1d\x1e\x1f")
 _NONE = type(None)
 _INT64 = (-2**63, 2**63 - 1)
 
 
-def _plain_text(values: Iterable[str]) -> bool:
-    return _ODD_TEXT.search("\n".join(values)) is None
+def _plain_text(values: Iterable[str | None]) -> bool:
+    # one substring search (a C memchr) per character over all the text at once
+    text = "".join(filter(None, values))
+    return not any(c in text for c in _ODD_CHARS)
 
 
 def field_array(values: list) -> tuple[pa.Array, bool]:
@@ -59,17 +60,17 @@ def field_array(values: list) -> tuple[pa.Array, bool]:
         if not kinds:
             return pa.nulls(len(values), pa.string()), True
         if kinds == {str}:
-            if _plain_text(v for v in values if v is not None):
+            if _plain_text(values):
                 return pa.array(values, type=pa.string()), True
         elif kinds == {int}:
             return pa.array(values, type=pa.int64()), True
         elif kinds == {bool}:
             return pa.array(values, type=pa.bool_()), True
         elif kinds <= {list, tuple}:
-            items = [x for v in values if v is not None for x in v]
+            items = list(chain.from_iterable(filter(None, values)))
             inner = set(map(type, items))
             inner.discard(_NONE)
-            if inner <= {str} and _plain_text(x for x in items if x is not None):
+            if inner <= {str} and _plain_text(items):
                 return pa.array(values, type=pa.list_(pa.string())), True
     except (OverflowError, pa.ArrowException):
         pass
