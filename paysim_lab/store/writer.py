@@ -520,11 +520,12 @@ class RunWriter:
 
 
 def _insert_events(con, run_id: str, tpd: int, batches: list[tuple[pa.Table, str]]) -> None:
-    # the run id, event id, day and details JSON are made by DuckDB over each type's batch
+    # the run id, day and details JSON are made by DuckDB over each type's batch (event_id is
+    # a generated column)
     for _paysim_events, select in batches:
         con.execute(
-            "INSERT INTO simulation_events (simulation_id, seq, event_id, tick, day, event_type, "
-            "agent_id, tx_id, amount, details) SELECT $rid, seq, $rid || ':' || seq::VARCHAR, "
+            "INSERT INTO simulation_events (simulation_id, seq, tick, day, event_type, "
+            "agent_id, tx_id, amount, details) SELECT $rid, seq, "
             "tick, tick // $tpd, event_type, agent_id, tx_id, amount, details "
             f"FROM (SELECT {select} FROM _paysim_events)", {"rid": run_id, "tpd": tpd})
 

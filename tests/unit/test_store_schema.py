@@ -1,6 +1,8 @@
 """Store schema: creation, versions, migrations, refusal of what cannot be migrated."""
 from __future__ import annotations
 
+import warnings
+
 import duckdb
 import pytest
 
@@ -64,9 +66,9 @@ def test_version_1_store_is_migrated_in_order_on_open(tmp_path):
 
     with psl.Store(path) as store:
         assert store.version_found == 1
-        assert store.migrate() == [2, 3, 4, 5]
+        assert store.migrate() == [2, 3, 4, 5, 6]
         rows = store.sql("SELECT version, description FROM schema_migrations ORDER BY version")
-        assert rows["version"].tolist() == [1, 2, 3, 4, 5]
+        assert rows["version"].tolist() == [1, 2, 3, 4, 5, 6]
         assert rows["description"][0] == "initial schema"
         assert rows["description"][1].startswith("run order")
         order = store.sql("SELECT simulation_id, run_number FROM simulations "
@@ -162,7 +164,7 @@ def test_version_2_store_keeps_its_runs_and_loses_only_key_constraints(tmp_path)
                        "WHERE table_name = 'simulation_events'").fetchone()[0] == 4
     con.close()
     with psl.Store(path) as store:
-        assert store.migrate() == [3, 4, 5]
+        assert store.migrate() == [3, 4, 5, 6]
         con = store.connection
         assert _constraints(con, "simulation_events") == 0
         assert _constraints(con, "transactions") == 0          # since version 5
@@ -192,10 +194,42 @@ def test_version_4_transactions_keep_their_rows_and_lose_the_key_constraint(tmp_
         con.execute("INSERT INTO transactions (simulation_id, tx_id) VALUES ('r', 'tx_1')")
     con.close()
     with psl.Store(path) as store:
-        assert store.migrate() == [5]
+        assert store.migrate() == [5, 6]
         assert store.sql("SELECT tx_id, amount, status FROM transactions ORDER BY tx_id"
                          ).values.tolist() == [["tx_1", 5, "settled"], ["tx_2", 7, "pending"]]
         assert store.check() == []
         store.connection.execute(
             "INSERT INTO transactions (simulation_id, tx_id) VALUES ('r', 'tx_1')")
         assert store.check() == ["table transactions: 1 duplicate keys (simulation_id, tx_id)"]
+
+
+def test_version_5_events_keep_their_event_ids_which_are_computed_from_then_on(tmp_path):
+    """Migration 6: event_id (run id ':' seq) is a generated column, no longer stored."""
+    path = tmp_path / "v5.duckdb"
+    con = duckdb.connect(str(path))
+    create_schema(con, 5)
+    con.execute("INSERT INTO simulation_events VALUES ('r5', 0, 'r5:0', 0, 0, 'QueuedRtgs', "
+                "'A', 'tx_1', NULL, '{\"sender_id\":\"A\",\"tx_id\":\"tx_1\"}'), "
+                "('r5', 1, 'r5:1', 0, 0, 'EndOfDay', NULL, NULL, NULL, '{}')")
+    con.close()
+    with psl.Store(path) as store:
+        assert store.migrate() == [6]
+        assert store.sql("SELECT simulation_id, seq, event_id, event_type FROM "
+                         "simulation_events ORDER BY seq").values.tolist() == [
+            ["r5", 0, "r5:0", "QueuedRtgs"], ["r5", 1, "r5:1", "EndOfDay"]]
+        generated = store.sql("SELECT column_name FROM duckdb_columns() WHERE table_name = "
+                              "'simulation_events' AND column_default IS NOT NULL")
+        assert generated["column_name"].tolist() == ["event_id"]
+        assert store.check() == []
+
+
+def test_stored_event_ids_are_the_run_id_and_seq():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with psl.Store() as store:
+            sim = psl.Simulation(psl.data.scenario_path("two_bank_teaching"), store=store,
+                                 run_id="run-7")
+            sim.run(ticks=3)
+            ids = store.sql("SELECT event_id, seq FROM simulation_events ORDER BY seq")
+    assert len(ids) == sim.events_emitted > 0
+    assert ids["event_id"].tolist() == [f"run-7:{s}" for s in ids["seq"]]
