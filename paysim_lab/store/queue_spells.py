@@ -111,9 +111,9 @@ class QueueSpells:
     ...     spells.feed_world(world, tick)
     >>> spells.queue1_ids()
     {'A': ['tx_1']}
-    >>> cols = spells.take()
-    >>> [(cols["tx_id"][i], cols["from_tick"][i], cols["to_tick"][i]) for i in range(1)]
-    [('tx_1', 0, 3)]
+    >>> cols = spells.take()                  # one spell: ticks 0, 1 and 2
+    >>> cols["tx_id"], cols["from_tick"], cols["to_tick"], cols["sort_key"]
+    (['tx_1'], [0], [3], [0])
     >>> spells.queue_ticks(["tx_1"])
     ([3], [0])
     """
