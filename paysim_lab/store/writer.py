@@ -352,6 +352,9 @@ class RunWriter:
         committed (no-op when nothing is buffered or in flight)."""
         self._hand_over()
         self._wait()
+        # the batches' Arrow buffers were freed on the writer thread; hand their pages back
+        # before the caller goes on (step()/run() returning often builds a DataFrame next)
+        pa.default_memory_pool().release_unused()
 
     def _hand_over(self) -> None:
         """Build the buffered ticks' Arrow batches here, then let the store's writer thread
