@@ -44,6 +44,29 @@ _MEMORY_LIMIT = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*
 _NOT_A_FILE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:(?![\\/])|^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
+#: DuckDB checkpoints the write-ahead log into the file once it holds this much (DuckDB's
+#: default is 16 MB): fewer rewrites of a run's last, partly filled row groups.
+CHECKPOINT_THRESHOLD = "64MB"
+
+
+def _threads(value) -> int:
+    """DuckDB's threads: ``value``, ``PAYSIM_DUCKDB_THREADS``, or every core but one (the
+    simulation's own thread runs beside the store's writer)."""
+    if value is None:
+        value = os.environ.get("PAYSIM_DUCKDB_THREADS")
+    if value is None:
+        cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                 else os.cpu_count() or 1)
+        return max(1, cores - 1)
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        n = 0
+    if n < 1 or isinstance(value, bool):
+        raise StoreError(f"threads {value!r} is not a positive number of threads")
+    return n
+
+
 def _memory_limit(value: str | None) -> str:
     text = value or os.environ.get("PAYSIM_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
     if not _MEMORY_LIMIT.fullmatch(str(text)):
@@ -103,8 +126,10 @@ class Store:
     ``read_only=True`` (what ``paysim runs``, ``replay`` and ``db info/check`` use) the file is
     never written, created or migrated, and a read-only file can be read. A DuckDB file that is
     not a paysim_lab store is refused untouched; a damaged one raises StoreError.
-    ``memory_limit`` caps DuckDB's memory (default :data:`DEFAULT_MEMORY_LIMIT`). Threads may
-    share a Store: each thread queries through its own cursor.
+    ``memory_limit`` caps DuckDB's memory (default :data:`DEFAULT_MEMORY_LIMIT`); ``threads``
+    is how many threads DuckDB uses (default every core but one, or
+    ``PAYSIM_DUCKDB_THREADS``). Threads may share a Store: each thread queries through its
+    own cursor.
 
     >>> with Store(":memory:") as store:                       # doctest: +SKIP
     ...     sim = psl.Simulation(scenario, store=store)
@@ -114,10 +139,11 @@ class Store:
 
     def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False,
                  memory_limit: str | None = None, flush_every: int | None = None,
-                 keep=None):
+                 keep=None, threads: int | None = None):
         self.path = str(path)
         self.read_only = bool(read_only)
         limit = _memory_limit(memory_limit)
+        nthreads = _threads(threads)        # a bad value is refused before anything opens
         # defaults for the runs this store records (Simulation(flush_every=...) overrides)
         self.flush_every = flush_every
         self.keep = parse_keep(keep)
@@ -136,8 +162,9 @@ class Store:
                 raise StoreError(f"{self.path}: no such store")
         elif self.read_only:
             raise StoreError(":memory: cannot be opened read-only (it would be empty)")
-        config = {"memory_limit": limit, "autoload_known_extensions": False,
-                  "autoinstall_known_extensions": False}
+        config = {"memory_limit": limit, "threads": nthreads,
+                  "checkpoint_threshold": CHECKPOINT_THRESHOLD,
+                  "autoload_known_extensions": False, "autoinstall_known_extensions": False}
         try:
             self._con = duckdb.connect(self.path, read_only=self.read_only, config=config)
             # progress bars would print on stdout, which belongs to the run's output

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -281,3 +282,25 @@ def test_paysim_runs_escapes_control_characters_of_stored_errors(tmp_path):
     assert result.exit_code == 0
     assert "ValueError: boom \\x1b[2J\\x07" in result.output
     assert "\x1b" not in result.output and "\x07" not in result.output
+
+
+def test_duckdb_leaves_a_core_to_the_simulation_by_default(monkeypatch):
+    monkeypatch.delenv("PAYSIM_DUCKDB_THREADS", raising=False)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    with psl.Store(":memory:") as store:
+        assert _setting(store.connection, "threads") == max(1, cores - 1)
+        # flushes are checkpointed into the file in larger steps than DuckDB's default 16 MB
+        big = duckdb.connect(config={"checkpoint_threshold": database.CHECKPOINT_THRESHOLD})
+        assert _setting(store.connection, "checkpoint_threshold") == \
+            _setting(big, "checkpoint_threshold")
+
+
+def test_duckdb_threads_are_configurable(monkeypatch):
+    with psl.Store(":memory:", threads=3) as store:
+        assert _setting(store.connection, "threads") == 3
+    monkeypatch.setenv("PAYSIM_DUCKDB_THREADS", "2")
+    with psl.Store(":memory:") as store:
+        assert _setting(store.connection, "threads") == 2
+    for bad in (0, "many"):
+        with pytest.raises(StoreError, match="threads .* is not a positive number"):
+            psl.Store(":memory:", threads=bad)
