@@ -19,6 +19,8 @@ import hashlib
 import json
 import re
 import secrets
+import sys
+import threading
 import time
 from typing import Any
 
@@ -42,6 +44,31 @@ _ARROW_TYPES = {"BIGINT": pa.int64(), "UBIGINT": pa.uint64(), "INTEGER": pa.int3
 
 #: Events waiting in memory before a flush is forced (bounds a flush's memory on long days).
 DEFAULT_MAX_BUFFERED_EVENTS = 200_000
+
+#: Python's switch interval (seconds) while a run's flushes are being committed. The writer
+#: thread needs Python's lock briefly for every DuckDB statement (finding and reading the
+#: Arrow batches); with the default 5 ms it waited that long each time for the run's thread.
+FLUSH_SWITCH_INTERVAL = 0.0002
+
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_saved = 0.005
+
+
+def _share_the_interpreter(on: bool) -> None:
+    """Shorten the switch interval for the first run committing in the background; restore it
+    when the last one is done (runs in several threads share the process-wide setting)."""
+    global _switch_users, _switch_saved
+    with _switch_lock:
+        if on:
+            if _switch_users == 0:
+                _switch_saved = sys.getswitchinterval()
+                sys.setswitchinterval(min(_switch_saved, FLUSH_SWITCH_INTERVAL))
+            _switch_users += 1
+        elif _switch_users > 0:
+            _switch_users -= 1
+            if _switch_users == 0:
+                sys.setswitchinterval(_switch_saved)
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
 BUILTIN_POLICY_TYPES = frozenset({"Fifo", "Deadline", "LiquidityAware", "LiquiditySplitting",
@@ -215,6 +242,7 @@ class RunWriter:
         self._ticks_stored = 0                  # committed
         self._ticks_handed = 0                  # committed or being committed
         self._pending = None                    # (Future, ticks) of the flush in flight
+        self._sharing = False                   # switch interval shortened for our commits
         # queue contents, each payment's queued ticks and (kept queues) the spells to store
         self._spells = QueueSpells(emit=self.keeps("queues"))
         self._days = DayTracker(run_id, sim.world)
@@ -350,8 +378,11 @@ class RunWriter:
     def flush(self) -> None:
         """Write every buffered tick and ``ticks_run`` in ONE transaction and wait until it is
         committed (no-op when nothing is buffered or in flight)."""
-        self._hand_over()
-        self._wait()
+        try:
+            self._hand_over()
+            self._wait()
+        finally:
+            self._share(False)
         # the batches' Arrow buffers were freed on the writer thread; hand their pages back
         # before the caller goes on (step()/run() returning often builds a DataFrame next)
         pa.default_memory_pool().release_unused()
@@ -389,6 +420,12 @@ class RunWriter:
                         "completed_at = NULL WHERE simulation_id = ?", [ticks, rid])
 
         self._pending = (self.store._in_background(write), ticks)
+        self._share(True)
+
+    def _share(self, on: bool) -> None:
+        if on != self._sharing:
+            self._sharing = on
+            _share_the_interpreter(on)
 
     def _wait(self) -> None:
         """Wait for the flush in flight; raise its error (its ticks are then not stored)."""

@@ -1,6 +1,7 @@
 """Flushes are committed by the store's writer thread while the next ticks run."""
 from __future__ import annotations
 
+import sys
 import threading
 import warnings
 
@@ -85,3 +86,21 @@ def test_a_commit_failing_in_the_background_stops_the_run_at_the_next_flush(monk
         assert "disk full" in row["error"]
         assert store.sql("SELECT max(tick) t FROM tick_summaries")["t"][0] == 19
         assert store.check() == []
+
+
+def test_python_hands_its_lock_to_the_writer_thread_often_while_flushes_are_committed():
+    """While a run's flushes are being committed the interpreter's switch interval is short
+    (so the writer thread's touches of Python objects do not wait 5 ms each); it is back to
+    what it was once run() returns, also after a failed run."""
+    before = sys.getswitchinterval()
+    seen = []
+    with psl.Store() as store:
+        sim = _sim(store, flush_every=5)
+        sim.add_listener(lambda rec: seen.append((rec.tick, sys.getswitchinterval())))
+        sim.run(ticks=12)
+        assert sys.getswitchinterval() == before
+        assert dict(seen)[2] == before                      # nothing handed over yet
+        assert dict(seen)[7] == pytest.approx(writer_mod.FLUSH_SWITCH_INTERVAL)
+        assert writer_mod.FLUSH_SWITCH_INTERVAL < before
+        sim.run(ticks=3)
+        assert sys.getswitchinterval() == before
