@@ -44,6 +44,9 @@ _MEMORY_LIMIT = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*
 _NOT_A_FILE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:(?![\\/])|^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
+#: What DuckDB's cache is cut down to when a run finishes (Store._release_memory).
+_EVICT_TO = "64MB"
+
 #: DuckDB checkpoints the write-ahead log into the file once it holds this much (DuckDB's
 #: default is 16 MB): fewer rewrites of a run's last, partly filled row groups.
 CHECKPOINT_THRESHOLD = "64MB"
@@ -162,6 +165,7 @@ class Store:
                 raise StoreError(f"{self.path}: no such store")
         elif self.read_only:
             raise StoreError(":memory: cannot be opened read-only (it would be empty)")
+        self._memory_limit = limit
         config = {"memory_limit": limit, "threads": nthreads,
                   "checkpoint_threshold": CHECKPOINT_THRESHOLD,
                   "autoload_known_extensions": False, "autoinstall_known_extensions": False}
@@ -247,6 +251,26 @@ class Store:
                 lambda: self._transaction(lambda: fn(self.connection)))
             self._last_job = job
         return job
+
+    def _release_memory(self) -> None:
+        """Hand back the memory DuckDB holds for what a finished run wrote: a checkpoint moves
+        the logged rows into the file, and briefly lowering the memory cap evicts the cached
+        blocks (they are read from the file again when needed). Skipped for ``:memory:``
+        stores, whose data lives in that memory, and whenever DuckDB declines (another
+        thread's transaction is open, say)."""
+        if self.path == ":memory:":
+            return
+        con = self.connection
+        try:
+            con.execute("CHECKPOINT")
+            con.execute(f"SET memory_limit = '{_EVICT_TO}'")
+        except duckdb.Error:
+            pass
+        finally:
+            try:
+                con.execute(f"SET memory_limit = '{self._memory_limit}'")
+            except duckdb.Error:
+                pass
 
     def _settle(self) -> None:
         """Wait until the jobs handed to the writer thread so far are done (their errors

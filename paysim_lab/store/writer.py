@@ -527,6 +527,7 @@ class RunWriter:
             return
         self.flush()
         self._close(sim, "completed", None)
+        self.store._release_memory()
 
     def fail(self, sim, exc: BaseException) -> None:
         """Flush the completed ticks and mark the run ``failed`` (never raises)."""

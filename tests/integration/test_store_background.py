@@ -104,3 +104,28 @@ def test_python_hands_its_lock_to_the_writer_thread_often_while_flushes_are_comm
         assert writer_mod.FLUSH_SWITCH_INTERVAL < before
         sim.run(ticks=3)
         assert sys.getswitchinterval() == before
+
+
+def _duckdb_memory(store) -> dict:
+    rows = store.connection.execute("SELECT tag, memory_usage_bytes FROM duckdb_memory() "
+                                    "WHERE memory_usage_bytes > 0").fetchall()
+    return dict(rows)
+
+
+def test_a_finished_run_hands_duckdbs_cache_back(tmp_path):
+    """After the last flush of a run the logged rows are checkpointed into the file and the
+    blocks DuckDB cached while writing them are let go (the caller often builds DataFrames
+    next); the memory cap is what it was."""
+    with psl.Store(tmp_path / "r.duckdb", memory_limit="300MB") as store:
+        cap = store.connection.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        sim = _sim(store)
+        sim.run(ticks=150)
+        assert _duckdb_memory(store).get("IN_MEMORY_TABLE", 0) > 0     # logged, not yet in the file
+        sim.run()
+        after = _duckdb_memory(store)
+        assert after.get("IN_MEMORY_TABLE", 0) == 0
+        wal = tmp_path / "r.duckdb.wal"
+        assert not wal.exists() or wal.stat().st_size == 0                # all in the file
+        assert store.connection.execute(
+            "SELECT current_setting('memory_limit')").fetchone()[0] == cap
+        assert len(store.events(sim.run_id)) == sim.events_emitted      # read back from the file
