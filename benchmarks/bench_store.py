@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/bench_store.py                    # 1,000-bank day + target2_crisis_25day
+    python benchmarks/bench_store.py --repeat 3         # medians of 3 alternating runs
     python benchmarks/bench_store.py --banks 200        # a smaller synthetic day
     python benchmarks/bench_store.py --keep events,states --flush-every 10
     python benchmarks/bench_store.py --skip-target2     # or --skip-synthetic
@@ -149,6 +150,16 @@ def run_case(args, case: str, persist: bool, frame: bool = False) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _median(results: list[dict]) -> dict:
+    """Per number, the median over repeated runs (peak memory: the largest)."""
+    out = dict(results[0])
+    for key, value in results[0].items():
+        if isinstance(value, float):
+            values = sorted(r[key] for r in results)
+            out[key] = max(values) if key == "peak_rss_mib" else values[len(values) // 2]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--banks", type=int, default=1000)
@@ -156,6 +167,8 @@ def main() -> None:
     ap.add_argument("--flush-every", type=int, help="Store(flush_every=...)")
     ap.add_argument("--skip-target2", action="store_true")
     ap.add_argument("--skip-synthetic", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run each case N times (plain and stored alternating); medians")
     ap.add_argument("--target2", type=Path, default=TARGET2, metavar="PATH",
                     help="target2_crisis_25day.yaml (default: ../shared/simcash/examples)")
     ap.add_argument("--ingest", action="store_true",
@@ -178,14 +191,16 @@ def main() -> None:
         else:
             print(f"target2_crisis_25day skipped: {args.target2} not found")
     print(f"store: DuckDB file, keep={args.keep or 'all'}, "
-          f"flush_every={args.flush_every or 'default'}")
+          f"flush_every={args.flush_every or 'default'}, median of {args.repeat} run(s)")
     print(f"{'case':28} {'events':>10} {'plain s':>8} {'stored s':>9} {'ratio':>6} "
           f"{'plain cpu':>9} {'stored cpu':>10} {'ratio':>6} {'main cpu':>9} {'ratio':>6} "
           f"{'plain MiB':>10} {'stored MiB':>11} {'ratio':>6} {'db MiB':>7}")
     frames = []
     for case, label in cases:
-        plain = run_case(args, case, False, frame=(case == "synthetic"))
-        stored = run_case(args, case, True)
+        # plain and stored alternate, so both see the same moments of a busy machine
+        runs = [(run_case(args, case, False, frame=(case == "synthetic")),
+                 run_case(args, case, True)) for _ in range(args.repeat)]
+        plain, stored = (_median([r[i] for r in runs]) for i in (0, 1))
         if "events_frame_s" in plain:
             frames.append((label, plain["events"], plain["events_frame_s"]))
         note = f"  ({stored['error']})" if "error" in stored else ""
