@@ -8,6 +8,7 @@ Usage::
     python benchmarks/bench_store.py --keep events,states --flush-every 10
     python benchmarks/bench_store.py --skip-target2     # or --skip-synthetic
     python benchmarks/bench_store.py --ingest          # DuckDB alone: keys and indexes
+    python benchmarks/bench_store.py --cadence         # peak memory vs flush bound, run length
 
 Each case runs in its own subprocess, so peak RSS (``ru_maxrss``) is that case's alone:
 
@@ -43,23 +44,25 @@ TARGET2 = (HERE.parents[1] / "shared" / "simcash" / "examples" / "configs"
            / "target2_crisis_25day.yaml")
 
 
-def _scenario(case: str, banks: int, target2: Path = TARGET2):
+def _scenario(case: str, banks: int, target2: Path = TARGET2, days: int | None = None):
     import paysim_lab as psl
     from paysim_lab.synthetic import synthetic_scenario
     if case == "synthetic":
         return psl.load_scenario(synthetic_scenario(banks=banks, payments_per_day=banks * 350,
                                                     days=1, lsm=True, seed=1))
     # its policies live in the SimCash checkout (simulator/policies), two folders up
-    return psl.load_scenario(target2, compat="simcash", allowed_policy_dirs=[target2.parents[2]])
+    sc = psl.load_scenario(target2, compat="simcash", allowed_policy_dirs=[target2.parents[2]])
+    return sc.with_changes({"simulation.num_days": days}) if days else sc
 
 
 def one_case(case: str, persist: bool, banks: int, keep: str | None, flush_every: int | None,
-             frame: bool, target2: Path = TARGET2) -> dict:
+             frame: bool, target2: Path = TARGET2, max_buffered: int | None = None,
+             keep_events: bool = True, days: int | None = None) -> dict:
     """Run one case in this process; the numbers as a dict."""
     import paysim_lab as psl
     warnings.simplefilter("ignore")
     t0 = time.perf_counter()
-    sc = _scenario(case, banks, target2)
+    sc = _scenario(case, banks, target2, days)
     load_s = time.perf_counter() - t0
     out: dict = {"case": case, "persist": persist, "load_s": load_s}
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,11 +70,12 @@ def one_case(case: str, persist: bool, banks: int, keep: str | None, flush_every
         c0 = time.process_time()
         m0 = time.thread_time()
         if persist:
-            store = psl.Store(Path(tmp) / "runs.duckdb", keep=keep, flush_every=flush_every)
-            sim = psl.Simulation(sc, store=store)
+            store = psl.Store(Path(tmp) / "runs.duckdb", keep=keep, flush_every=flush_every,
+                              max_buffered_events=max_buffered)
+            sim = psl.Simulation(sc, store=store, keep_events=keep_events)
         else:
             store = None
-            sim = psl.Simulation(sc)
+            sim = psl.Simulation(sc, keep_events=keep_events)
         try:
             sim.run()
         except (psl.SimulationError, psl.PolicyRuntimeError) as exc:   # a scenario may abort
@@ -144,10 +148,39 @@ def run_case(args, case: str, persist: bool, frame: bool = False) -> dict:
         cmd += ["--keep", args.keep]
     if args.flush_every:
         cmd += ["--flush-every", str(args.flush_every)]
+    if args.max_buffered:
+        cmd += ["--max-buffered", str(args.max_buffered)]
+    if args.no_keep_events:
+        cmd.append("--no-keep-events")
+    if args.days:
+        cmd += ["--days", str(args.days)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{case} (persist={persist}) failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def cadence(args) -> None:
+    """Peak memory of persisted runs against the flush bound and the run's length: a flush
+    holds at most max_buffered_events events, and what the store adds to a run's memory does
+    not grow with the number of days (printed side by side, one process per run)."""
+    print(f"{'run':56} {'events':>10} {'time s':>7} {'peak MiB':>9} {'unpersisted':>12}")
+
+    def row(label, case, plain=False, **changes):
+        a = argparse.Namespace(**{**vars(args), "max_buffered": None, "no_keep_events": False,
+                                  "days": None, **changes})
+        r = run_case(a, case, True)
+        base = f"{run_case(a, case, False)['peak_rss_mib']:>12.0f}" if plain else ""
+        print(f"{label:56} {r['events']:>10,} {r['run_s']:>7.2f} {r['peak_rss_mib']:>9.0f}"
+              f"{base}")
+
+    for n in (50_000, 200_000, 1_000_000):
+        row(f"synthetic {args.banks}-bank day, max_buffered_events {n:,}", "synthetic",
+            max_buffered=n)
+    if args.target2.exists():
+        for days in (5, 10, 25):
+            row(f"target2_crisis, first {days} days, keep_events=False", "target2",
+                plain=True, no_keep_events=True, days=days)
 
 
 def _median(results: list[dict]) -> dict:
@@ -171,6 +204,12 @@ def main() -> None:
                     help="run each case N times (plain and stored alternating); medians")
     ap.add_argument("--target2", type=Path, default=TARGET2, metavar="PATH",
                     help="target2_crisis_25day.yaml (default: ../shared/simcash/examples)")
+    ap.add_argument("--max-buffered", type=int, help="Store(max_buffered_events=...)")
+    ap.add_argument("--no-keep-events", action="store_true",
+                    help="Simulation(keep_events=False): drop each day's events once stored")
+    ap.add_argument("--days", type=int, help="target2_crisis_25day cut to this many days")
+    ap.add_argument("--cadence", action="store_true",
+                    help="peak memory against flush cadence and run length (persisted runs)")
     ap.add_argument("--ingest", action="store_true",
                     help="only DuckDB's ingest speed without / with keys and indexes")
     ap.add_argument("--one", help=argparse.SUPPRESS)
@@ -182,7 +221,11 @@ def main() -> None:
         return
     if args.one:
         print(json.dumps(one_case(args.one, args.persist, args.banks, args.keep,
-                                  args.flush_every, args.frame, args.target2)))
+                                  args.flush_every, args.frame, args.target2,
+                                  args.max_buffered, not args.no_keep_events, args.days)))
+        return
+    if args.cadence:
+        cadence(args)
         return
     cases = [] if args.skip_synthetic else [("synthetic", f"synthetic {args.banks}-bank day")]
     if not args.skip_target2:

@@ -122,7 +122,8 @@ class Store:
     ``flush_every`` (ticks) adds flush points to every run recorded; ``keep`` chooses what is
     stored: any of ``"events"``, ``"states"`` (per-tick bank states: history, costs, the
     verbose log) and ``"queues"`` (per-tick queue snapshots), default all. A run stored
-    without a part says so when a reader needs it.
+    without a part says so when a reader needs it. ``max_buffered_events`` (default 200,000)
+    forces a flush once that many events wait, which bounds the memory of one flush.
 
     Opening creates missing tables, migrates older schemas and takes DuckDB's file lock: a second
     process opening the same file gets a :class:`~paysim_lab.StoreError`. With
@@ -142,7 +143,8 @@ class Store:
 
     def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False,
                  memory_limit: str | None = None, flush_every: int | None = None,
-                 keep=None, threads: int | None = None):
+                 keep=None, threads: int | None = None,
+                 max_buffered_events: int | None = None):
         self.path = str(path)
         self.read_only = bool(read_only)
         limit = _memory_limit(memory_limit)
@@ -150,6 +152,9 @@ class Store:
         # defaults for the runs this store records (Simulation(flush_every=...) overrides)
         self.flush_every = flush_every
         self.keep = parse_keep(keep)
+        if max_buffered_events is not None and int(max_buffered_events) < 1:
+            raise StoreError(f"max_buffered_events must be positive, got {max_buffered_events}")
+        self.max_buffered_events = max_buffered_events
         if self.path != ":memory:":
             if _NOT_A_FILE.match(self.path):
                 raise StoreError(f"{self.path}: not a file path (DuckDB would treat "
@@ -342,8 +347,8 @@ class Store:
                   keep=None, **options) -> RunWriter:
         """Start recording ``sim`` (called by ``Simulation(..., store=store)``).
 
-        ``flush_every`` and ``keep`` default to the store's; ``options`` go to
-        :class:`RunWriter` (``max_buffered_events``).
+        ``flush_every``, ``keep`` and ``max_buffered_events`` default to the store's;
+        ``options`` go to :class:`RunWriter` (``max_buffered_events``).
         """
         if self.read_only:
             raise StoreError(f"{self.path}: opened read-only; open Store(path) to record runs")
@@ -356,6 +361,8 @@ class Store:
             if self._exists(run_id):
                 raise StoreError(f"{self.path}: run id {run_id!r} already exists; choose another "
                                  f"id or omit it for a generated one")
+        if self.max_buffered_events is not None:
+            options.setdefault("max_buffered_events", self.max_buffered_events)
         writer = RunWriter(self, sim, run_id,
                            flush_every=flush_every if flush_every is not None else self.flush_every,
                            keep=keep if keep is not None else self.keep, **options)

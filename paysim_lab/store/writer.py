@@ -383,9 +383,6 @@ class RunWriter:
             self._wait()
         finally:
             self._share(False)
-        # the batches' Arrow buffers were freed on the writer thread; hand their pages back
-        # before the caller goes on (step()/run() returning often builds a DataFrame next)
-        pa.default_memory_pool().release_unused()
 
     def _hand_over(self) -> None:
         """Build the buffered ticks' Arrow batches here, then let the store's writer thread
@@ -435,6 +432,9 @@ class RunWriter:
         self._pending = None
         job.result()
         self._ticks_stored = ticks
+        # the batch's Arrow buffers were freed on the writer thread: give their pages back
+        # (a long run otherwise keeps a growing heap of them)
+        pa.default_memory_pool().release_unused()
 
     def _build(self) -> list[tuple]:
         """(table, Arrow table) pairs of the buffered ticks, in insertion order."""

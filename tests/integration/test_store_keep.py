@@ -146,3 +146,21 @@ def test_paysim_run_store_option_chooses_the_parts(tmp_path):
     bad = CliRunner().invoke(main, ["run", "two_bank_teaching", "--persist", str(db),
                                     "--store", "events,nope"])
     assert bad.exit_code == 2 and "unknown part 'nope'" in bad.output
+
+
+def test_the_store_sets_max_buffered_events_for_the_runs_it_records():
+    with psl.Store(max_buffered_events=300) as store, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sim = psl.Simulation(psl.data.scenario_path(CRISIS), store=store)
+        seen = []
+        sim.add_listener(lambda rec: seen.append(store.run(sim.run_id)["ticks_run"]))
+        sim.run(ticks=99)
+        flushes = sorted(set(seen) - {0})
+        most = max(r[1] - r[0] for r in sim._tick_ranges)
+        # every flush point before the day's end came from the event bound
+        for lo, hi in zip([0] + flushes, flushes):
+            n = sum(r[1] - r[0] for r in sim._tick_ranges[lo:hi])
+            assert 300 <= n < 300 + most
+        assert len(flushes) >= 3
+    with pytest.raises(StoreError, match="max_buffered_events must be positive"):
+        psl.Store(max_buffered_events=0)
