@@ -57,7 +57,7 @@ def _scenario(case: str, banks: int, target2: Path = TARGET2, days: int | None =
 
 def one_case(case: str, persist: bool, banks: int, keep: str | None, flush_every: int | None,
              frame: bool, target2: Path = TARGET2, max_buffered: int | None = None,
-             keep_events: bool = True, days: int | None = None) -> dict:
+             keep_events: bool = True, days: int | None = None, advance: bool = False) -> dict:
     """Run one case in this process; the numbers as a dict."""
     import paysim_lab as psl
     warnings.simplefilter("ignore")
@@ -77,7 +77,7 @@ def one_case(case: str, persist: bool, banks: int, keep: str | None, flush_every
             store = None
             sim = psl.Simulation(sc, keep_events=keep_events)
         try:
-            sim.run()
+            sim.advance() if advance else sim.run()   # advance: no DataFrame of the events
         except (psl.SimulationError, psl.PolicyRuntimeError) as exc:   # a scenario may abort
             out["error"] = f"{type(exc).__name__} at tick {sim.current_tick}"
         if store is not None:
@@ -154,6 +154,8 @@ def run_case(args, case: str, persist: bool, frame: bool = False) -> dict:
         cmd.append("--no-keep-events")
     if args.days:
         cmd += ["--days", str(args.days)]
+    if args.advance:
+        cmd.append("--advance")
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{case} (persist={persist}) failed:\n{done.stderr[-3000:]}")
@@ -163,12 +165,13 @@ def run_case(args, case: str, persist: bool, frame: bool = False) -> dict:
 def cadence(args) -> None:
     """Peak memory of persisted runs against the flush bound and the run's length: a flush
     holds at most max_buffered_events events, and what the store adds to a run's memory does
-    not grow with the number of days (printed side by side, one process per run)."""
+    not grow with the number of days (printed side by side, one process per run; runs use
+    ``sim.advance()``, so no DataFrame of the events is built)."""
     print(f"{'run':56} {'events':>10} {'time s':>7} {'peak MiB':>9} {'unpersisted':>12}")
 
     def row(label, case, plain=False, **changes):
         a = argparse.Namespace(**{**vars(args), "max_buffered": None, "no_keep_events": False,
-                                  "days": None, **changes})
+                                  "days": None, "advance": True, **changes})
         r = run_case(a, case, True)
         base = f"{run_case(a, case, False)['peak_rss_mib']:>12.0f}" if plain else ""
         print(f"{label:56} {r['events']:>10,} {r['run_s']:>7.2f} {r['peak_rss_mib']:>9.0f}"
@@ -208,6 +211,8 @@ def main() -> None:
     ap.add_argument("--no-keep-events", action="store_true",
                     help="Simulation(keep_events=False): drop each day's events once stored")
     ap.add_argument("--days", type=int, help="target2_crisis_25day cut to this many days")
+    ap.add_argument("--advance", action="store_true",
+                    help="sim.advance() instead of sim.run(): no DataFrame of the events")
     ap.add_argument("--cadence", action="store_true",
                     help="peak memory against flush cadence and run length (persisted runs)")
     ap.add_argument("--ingest", action="store_true",
@@ -222,7 +227,8 @@ def main() -> None:
     if args.one:
         print(json.dumps(one_case(args.one, args.persist, args.banks, args.keep,
                                   args.flush_every, args.frame, args.target2,
-                                  args.max_buffered, not args.no_keep_events, args.days)))
+                                  args.max_buffered, not args.no_keep_events, args.days,
+                                  args.advance)))
         return
     if args.cadence:
         cadence(args)
