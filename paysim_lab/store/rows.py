@@ -19,12 +19,11 @@ from itertools import chain, repeat
 from json.encoder import encode_basestring
 from typing import Iterable
 
-import numpy as np
 import pyarrow as pa
 
 from ..event_frames import AGENT_FIELD, AMOUNT_FIELD, TX_FIELD
 from ..event_json import json_column
-from ..eventlog import EventLog, TypeColumns, int_array
+from ..eventlog import EventLog, int_array
 
 # Event fields naming payments (for the transactions upsert).
 TX_ONE_FIELDS = ("tx_id", "incoming_tx_id", "queued_tx_id")

@@ -3,12 +3,13 @@
 :class:`RunWriter` is what ``Simulation`` talks to (``add_tick``, ``flush``, ``finish``, ``fail``,
 ``policy_changed``). Each tick's snapshot rows are collected as columns when the tick ends; its
 events stay in the Simulation's columnar event log until the flush, which turns the buffered
-seq range into one Arrow batch per table (never row-by-row INSERTs, never a dict per event) and
-commits them together with ``ticks_run`` in ONE transaction, at the flush points of
-persistence.md section 4, every ``flush_every`` ticks, and whenever ``max_buffered_events``
-events are waiting (so memory stays bounded however long a day is). Besides the records and
-the event log, only the current state of the payments touched since the last flush (the
-``transactions`` upsert), the queues (tracked as spells, :mod:`.queue_spells`) and collateral
+seq range into Arrow batches (never row-by-row INSERTs, never a dict per event), at the flush
+points of persistence.md section 4, every ``flush_every`` ticks, and whenever
+``max_buffered_events`` events are waiting (so memory stays bounded however long a day is).
+The store's writer thread appends them and commits them together with ``ticks_run`` in ONE
+transaction while the next ticks run; at most one flush is in flight. Besides the records and
+the event log, only the current state of the payments touched since the last flush (their
+``transactions`` rows), the queues (tracked as spells, :mod:`.queue_spells`) and collateral
 capacities are read from the engine.
 """
 from __future__ import annotations
@@ -21,7 +22,6 @@ import re
 import secrets
 import sys
 import threading
-import time
 from typing import Any
 
 import pyarrow as pa
