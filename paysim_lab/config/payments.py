@@ -160,9 +160,6 @@ class _Checker:
                           line=first + 2 if self.csv else None)
         return True
 
-    def table_problem(self, message: str) -> None:
-        self.issues.error("", message)
-
 
 def _integers(ck: _Checker, column: str, *, required: bool) -> tuple[np.ndarray, np.ndarray]:
     """(values as int64, given mask). Empty cells are "not given"; wrong types are reported."""

@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 
 from ..errors import StoreError
+from ..event_json import jsonl_line
 from ..report import Filters
 from . import frames, reader
 from .migrations import (current_version, existing_columns, existing_tables, prepare,
@@ -31,7 +32,8 @@ from .schema import (LEGACY_RUN_TABLES, QUEUE_SPELL_OVERLAPS, RUN_TABLES, SCHEMA
 from .settings import (CHECKPOINT_THRESHOLD, DEFAULT_MEMORY_LIMIT, EVICT_TO, NOT_A_FILE,
                        duckdb_error as _duckdb_error, memory_limit as _memory_limit,
                        threads as _threads)
-from .writer import RunWriter, check_run_id, new_run_id, parse_keep
+from .writer import (RunWriter, check_max_buffered_events, check_run_id, new_run_id,
+                     parse_keep)
 
 __all__ = ["Store", "CHECKPOINT_THRESHOLD", "DEFAULT_MEMORY_LIMIT"]
 
@@ -95,8 +97,8 @@ class Store:
         # defaults for the runs this store records (Simulation(flush_every=...) overrides)
         self.flush_every = flush_every
         self.keep = parse_keep(keep)
-        if max_buffered_events is not None and int(max_buffered_events) < 1:
-            raise StoreError(f"max_buffered_events must be positive, got {max_buffered_events}")
+        if max_buffered_events is not None:
+            check_max_buffered_events(max_buffered_events)
         self.max_buffered_events = max_buffered_events
         if self.path != ":memory:":
             if NOT_A_FILE.match(self.path):
@@ -450,7 +452,7 @@ class Store:
         else:
             lo, hi = reader.check_tick_range(con, run_id, from_tick, to_tick)
         for ev in reader.event_dicts_for(con, run_id, lo, hi):
-            yield reader.jsonl_line(ev) + "\n"
+            yield jsonl_line(ev) + "\n"
 
     @_reads
     def tick_range(self, run_id: str, from_tick: int | None = None,

@@ -18,7 +18,6 @@ import pandas as pd
 
 from ..engine.events import FIELDS
 from ..engine.state import COST_KINDS
-from ..errors import StoreError
 from ..records import HISTORY_COLUMNS, TRANSACTION_COLUMNS
 from . import reader
 

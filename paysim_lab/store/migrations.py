@@ -48,6 +48,13 @@ _EVENT_COLUMNS = ", ".join(c for c in SIMULATION_EVENTS.column_names if c != "ev
 _VIEWS_V3 = ("simulation_runs", "lsm_cycles", "policy_decisions")
 
 
+def _without_key(table: str, version: int) -> tuple[str, ...]:
+    """Statements rebuilding ``table`` with its rows and columns but no key constraint."""
+    copy = f"{table}__v{version}"
+    return (f"CREATE TABLE {copy} AS SELECT * FROM {table}", f"DROP TABLE {table}",
+            f"ALTER TABLE {copy} RENAME TO {table}")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -80,10 +87,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                      ("transactions", "tx_order", "BIGINT"),
                      ("simulations", "stored_parts", "VARCHAR")),
         statements=tuple(f"DROP VIEW IF EXISTS {v}" for v in _VIEWS_V3) + tuple(
-            stmt for name in UNENFORCED_SINCE_V3 for stmt in (
-                f"CREATE TABLE {name}__v3 AS SELECT * FROM {name}",
-                f"DROP TABLE {name}",
-                f"ALTER TABLE {name}__v3 RENAME TO {name}"))),
+            stmt for name in UNENFORCED_SINCE_V3 for stmt in _without_key(name, 3))),
     Migration(
         4, "queue snapshots stored as spells (queue_spells); tick_queue_snapshots is a view",
         statements=(
@@ -97,10 +101,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "DROP TABLE tick_queue_snapshots")),
     Migration(
         5, "transactions without a key constraint (a flush replaces its payments' rows)",
-        statements=(
-            "CREATE TABLE transactions__v5 AS SELECT * FROM transactions",
-            "DROP TABLE transactions",
-            "ALTER TABLE transactions__v5 RENAME TO transactions")),
+        statements=_without_key("transactions", 5)),
     Migration(
         6, "event_id computed from the run id and seq instead of stored",
         statements=tuple(f"DROP VIEW IF EXISTS {v}" for v in VIEWS) + (

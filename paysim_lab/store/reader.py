@@ -14,7 +14,6 @@ import pandas as pd
 
 from ..engine.events import FIELDS
 from ..errors import StoreError
-from ..event_json import jsonl_line  # noqa: F401  (replay --events-out)
 from ..records import (AGENT_STATE_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, TickRecord,
                        canonical_json, decode_float)
 from ..report import Filters, RunInfo, VerboseLog

@@ -80,6 +80,13 @@ def new_run_id() -> str:
     return "sim-" + secrets.token_hex(4)
 
 
+def check_max_buffered_events(n: int) -> int:
+    """``n`` if it is a positive number of events, else a StoreError."""
+    if int(n) < 1:
+        raise StoreError(f"max_buffered_events must be positive, got {n}")
+    return int(n)
+
+
 def check_run_id(run_id: str) -> str:
     if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
         raise StoreError(f"invalid run id {run_id!r}: use 1-128 letters, digits, '_', '-', '.', "
@@ -228,13 +235,11 @@ class RunWriter:
                  max_buffered_events: int = DEFAULT_MAX_BUFFERED_EVENTS):
         if flush_every is not None and int(flush_every) < 1:
             raise StoreError(f"flush_every must be a positive number of ticks, got {flush_every}")
-        if int(max_buffered_events) < 1:
-            raise StoreError(f"max_buffered_events must be positive, got {max_buffered_events}")
         self.store = store
         self.sim = sim
         self.run_id = run_id
         self.flush_every = int(flush_every) if flush_every else None
-        self.max_buffered_events = int(max_buffered_events)
+        self.max_buffered_events = check_max_buffered_events(max_buffered_events)
         self.parts = parse_keep(keep)
         self.ticks_per_day = sim.world.ticks_per_day
         self._status = "running"
@@ -393,9 +398,16 @@ class RunWriter:
         ticks = self._ticks_handed + self._ticks
         try:
             batch = self._build()
-        except StoreError:
-            raise
-        except Exception as exc:     # e.g. a value beyond the store's 64-bit columns
+        except Exception as exc:
+            # nothing stays in flight when this raises: the previous flush may still commit
+            # (its own error, if any, is superseded by this one)
+            try:
+                self._wait()
+            except Exception:
+                pass
+            if isinstance(exc, StoreError):
+                raise
+            # e.g. a value beyond the store's 64-bit columns
             raise StoreError(f"{self.store.path}: write failed: {exc}") from exc
         last_tick = max(self.sim.world.tick - 1, 0)
         if self._log is self._own_log:
@@ -535,10 +547,6 @@ class RunWriter:
         try:
             self.flush()
         except Exception as flush_exc:  # keep the original error; note the lost ticks
-            try:    # a flush still in flight (this one failed building) may yet commit
-                self._wait()
-            except Exception:
-                self._pending = None
             lost = self._ticks_handed + self._ticks - self._ticks_stored
             error += f" (and {lost} buffered ticks could not be stored: {flush_exc})"
             self._ticks_handed = self._ticks_stored

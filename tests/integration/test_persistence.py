@@ -10,6 +10,7 @@ import pytest
 import paysim_lab as psl
 from paysim_lab.records import canonical_json
 from paysim_lab.report import RunInfo, VerboseLog
+from seed_plan.seedkit import create_budget_test_config
 
 COLLATERAL_TYPES = ("CollateralPost", "CollateralWithdraw", "CollateralTimerWithdrawn",
                     "CollateralTimerBlocked")
@@ -144,22 +145,13 @@ def test_collateral_rows_match_their_events(crisis):
 
 # ------------------------------------------------------------------------------ seed bug 3
 def budget_scenario() -> dict:
-    bank = {"type": "Inline", "decision_trees": {
-        "version": "1.0", "policy_id": "budgeted",
-        "payment_tree": {"type": "action", "node_id": "R", "action": "Release"},
-        "bank_tree": {"type": "action", "node_id": "B1", "action": "SetReleaseBudget",
-                      "parameters": {"max_value_to_release": {"value": 8750000},
-                                     "focus_counterparties": {"value": ["OTHER"]},
-                                     "max_per_counterparty": {"value": 5000000}}}}}
-    return {"simulation": {"ticks_per_day": 5, "num_days": 1, "rng_seed": 3},
-            "agents": [{"id": "TEST_BANK", "opening_balance": 10_000_000, "policy": bank,
-                        "arrival_config": {"rate_per_tick": 1.0,
-                                           "amount_distribution": {"type": "Uniform",
-                                                                   "min": 3_000_000,
-                                                                   "max": 4_000_000},
-                                           "counterparty_weights": {"OTHER": 1.0},
-                                           "deadline_range": [2, 4]}},
-                       {"id": "OTHER", "opening_balance": 0}]}
+    """The seed plan's budget bank, with payments arriving every tick."""
+    doc = create_budget_test_config()
+    doc["agents"][0]["arrival_config"] = {
+        "rate_per_tick": 1.0,
+        "amount_distribution": {"type": "Uniform", "min": 3_000_000, "max": 4_000_000},
+        "counterparty_weights": {"OTHER": 1.0}, "deadline_range": [2, 4]}
+    return doc
 
 
 def test_budget_operations_displayed_in_verbose_output_live_and_in_replay():

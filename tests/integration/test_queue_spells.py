@@ -10,17 +10,13 @@ import pytest
 import yaml
 
 import paysim_lab as psl
-from paysim_lab.records import QUEUE_COLUMNS, queue_columns
+from paysim_lab.records import QUEUE_COLUMNS
 from paysim_lab.store.migrations import create_schema
 from paysim_lab.store.queue_spells import QueueSpells
 from paysim_lab.store.schema import SCHEMA_VERSION
+from storekit import collect, stored_rows
 
 CRISIS = "advanced_policy_crisis"
-VIEW_SQL = (f"SELECT tick, {', '.join(QUEUE_COLUMNS)} FROM tick_queue_snapshots "
-            "WHERE simulation_id = ? ORDER BY tick, CASE queue_type WHEN 'queue1' THEN 0 "
-            "ELSE 1 END, CASE queue_type WHEN 'queue1' THEN agent_id END, position")
-
-
 def crisis(**top) -> psl.Scenario:
     path = Path(psl.data.scenario_path(CRISIS))
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -38,23 +34,6 @@ ESCALATE = {"version": "1.0", "policy_id": "escalate", "payment_tree": {
                             "parameters": {"rtgs_priority": {"value": "Urgent"}}},
                 "on_false": {"type": "action", "node_id": "Keep", "action": "Hold"}},
     "on_false": {"type": "action", "node_id": "Go", "action": "Release"}}}
-
-
-def collect(sim) -> tuple[list, dict]:
-    """Collect, after every tick ``sim`` runs from now on, the rows queue_columns(world)
-    gives, as (tick, *QUEUE_COLUMNS) tuples, and each payment's ticks in Queue 1 and Queue 2
-    counted tick by tick."""
-    expected: list[tuple] = []
-    counts: dict[str, dict[str, int]] = {"queue1": {}, "rtgs": {}}
-
-    def after(rec):
-        cols = queue_columns(sim.world)
-        for row in zip(*(cols[c] for c in QUEUE_COLUMNS)):
-            expected.append((rec.tick, *row))
-            into = counts[row[0]]
-            into[row[3]] = into.get(row[3], 0) + 1
-    sim._add_listener(after, queues=False)
-    return expected, counts
 
 
 def watch(sim, ticks: int | None = None, rows_listener: bool = False) -> tuple[list, dict]:
@@ -75,10 +54,6 @@ def live_rows(scenario, ticks: int | None = None, listener: bool = False,
     sim = psl.Simulation(scenario, store=store)
     expected, counts = watch(sim, ticks, listener)
     return expected, store, sim, counts
-
-
-def stored_rows(store, run_id) -> list[tuple]:
-    return [tuple(r) for r in store.connection.execute(VIEW_SQL, [run_id]).fetchall()]
 
 
 def reorders(expected: list[tuple]) -> int:

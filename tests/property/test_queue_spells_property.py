@@ -11,17 +11,12 @@ import warnings
 import pytest
 
 import paysim_lab as psl
-from paysim_lab.records import QUEUE_COLUMNS, queue_columns
 
+from storekit import collect, stored_rows
 from strategies import RandomChooser, scenario_document
 
 logging.getLogger("paysim_lab.policy").setLevel(logging.ERROR)
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
-
-VIEW_SQL = (f"SELECT tick, {', '.join(QUEUE_COLUMNS)} FROM tick_queue_snapshots "
-            "WHERE simulation_id = ? ORDER BY tick, CASE queue_type WHEN 'queue1' THEN 0 "
-            "ELSE 1 END, CASE queue_type WHEN 'queue1' THEN agent_id END, position")
-
 
 def check_seed(seed: int) -> int:
     """Run generated scenario ``seed`` into a store; the number of queue rows compared."""
@@ -34,24 +29,15 @@ def check_seed(seed: int) -> int:
             sim = psl.Simulation(doc, store=store)
         except psl.ScenarioError:
             return 0
-        expected: list[tuple] = []
-        counts: dict[str, dict[str, int]] = {"queue1": {}, "rtgs": {}}
-
-        def after(rec):
-            cols = queue_columns(sim.world)
-            for row in zip(*(cols[c] for c in QUEUE_COLUMNS)):
-                expected.append((rec.tick, *row))
-                into = counts[row[0]]
-                into[row[3]] = into.get(row[3], 0) + 1
         # odd seeds: records carry queue rows, so the writer is fed columns
-        sim._add_listener(after, queues=seed % 2 == 1)
+        expected, counts = collect(sim, queues=seed % 2 == 1)
         try:
             sim.run()
         except (psl.SimulationError, psl.PolicyRuntimeError):
             pass        # a generated policy may fail at run time: the stored ticks count
         ticks = store.run(sim.run_id)["ticks_run"]
         expected = [r for r in expected if r[0] < ticks]
-        got = [tuple(r) for r in store.connection.execute(VIEW_SQL, [sim.run_id]).fetchall()]
+        got = stored_rows(store, sim.run_id)
         assert got == expected, f"seed {seed}"
         stored = store.sql("SELECT tx_id, queue1_ticks, queue2_ticks FROM transactions "
                            "WHERE simulation_id = ?", [sim.run_id])
