@@ -80,6 +80,21 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _details_sql(names: tuple[str, ...], native: dict[str, bool]) -> str:
+    """The SQL making an event's canonical JSON from its field columns ``f0..fn``: one
+    ``concat`` of literal keys and values (a chain of ``||`` copies the growing text once per
+    part, about a third more of DuckDB's work on a flush of events)."""
+    parts, literal = [], "{"
+    for i in sorted(range(len(names)), key=names.__getitem__):
+        literal += ("," if literal != "{" else "") + encode_basestring(names[i]) + ":"
+        parts.append(_sql_text(literal))
+        parts.append(f"coalesce(to_json(f{i})::VARCHAR, 'null')" if native[names[i]]
+                     else f"f{i}")
+        literal = ""
+    parts.append(_sql_text(literal + "}"))
+    return f"concat({', '.join(parts)})"
+
+
 def event_batches(log: EventLog, lo: int, hi: int) -> list[tuple[pa.Table, str]]:
     """``simulation_events`` rows of seqs lo..hi-1 as one (Arrow table, SELECT list) per event
     type: seq, tick, agent_id, tx_id, amount and each field ``f0..fn``. The SELECT list makes
@@ -114,14 +129,7 @@ def event_batches(log: EventLog, lo: int, hi: int) -> list[tuple[pa.Table, str]]
             cols["amount"] = pa.array([v if type(v) is int and _INT64[0] <= v <= _INT64[1]
                                        else None for v in tc.field(mf)[a:b]], type=pa.int64())
             select.append("amount")
-        parts = []
-        for i in sorted(range(len(tc.names)), key=tc.names.__getitem__):
-            key = _sql_text(encode_basestring(tc.names[i]) + ":")
-            value = (f"coalesce(to_json(f{i})::VARCHAR, 'null')" if native[tc.names[i]]
-                     else f"f{i}")
-            parts.append(f"{key} || {value}")
-        details = (" || ',' || ".join(parts) if parts else "''")
-        select.append(f"'{{' || {details} || '}}' AS details")
+        select.append(f"{_details_sql(tc.names, native)} AS details")
         if n:
             batches.append((pa.table(cols), ", ".join(select)))
     return batches
