@@ -14,6 +14,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 if (SHARED / "simcash").is_dir():
     os.environ.setdefault("PAYSIM_POLICY_DIRS", str(SHARED / "simcash"))
 
+# every stored run of the suite checks, tick by tick, that the queue-spell tracker's states
+# (read again only for the payments the engine lists as changed) equal every queued payment's
+from paysim_lab.store import queue_spells  # noqa: E402
+
+queue_spells.CHECK_STATES = True
+
 
 @pytest.fixture
 def shared_dir():

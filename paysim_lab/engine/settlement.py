@@ -76,6 +76,7 @@ def settle(world: World, tx: Transaction, tick: int, settled_by: str,
     tx.settled_tick = tick
     tx.settled_by = settled_by
     tx.settled_once = True
+    world.changed_payments.append(tx)
     return x
 
 
@@ -86,6 +87,7 @@ def reduce_parent(world: World, tx: Transaction, tick: int) -> None:
         return
     parent = world.txs[pid]
     parent.remaining_amount -= tx.amount
+    world.changed_payments.append(parent)
     world.agents[parent.sender_id].settled_amount_total += tx.amount
     if parent.remaining_amount <= 0:
         parent.remaining_amount = 0
@@ -141,6 +143,7 @@ def fifo_pass(world: World, tick: int, deferred: DeferredCredits | None, event_t
             continue
         if tick > tx.deadline_tick and tx.status == PENDING:
             tx.mark_overdue(tick)
+            world.changed_payments.append(tx)
         x = tx.remaining_amount
         sender = agents[tx.sender_id]
         if (x <= sender.available_liquidity and limits_ok(sender, tx.receiver_id, x)

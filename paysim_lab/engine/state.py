@@ -302,7 +302,7 @@ class World:
         "agents", "agent_list", "config_order", "n_agents",
         "txs", "tx_list", "queue2", "queue2_value",
         "costs", "eod_rush_threshold", "deferred_crediting", "deadline_cap_at_eod",
-        "events", "gated",
+        "events", "gated", "changed_payments",
     )
 
     def __init__(self, ticks_per_day: int, num_days: int, profile: str = "extended"):
@@ -325,6 +325,11 @@ class World:
         self.deadline_cap_at_eod = False
         self.events: list[tuple] = []
         self.gated = False   # some bank is in an outage or has failed (settlement.gated)
+        # payments whose priority, remaining amount, RTGS priority or overdue tick changed
+        # during the current tick (cleared as each tick starts): lets an observer of the
+        # queues (the store's spell tracker) re-read only those instead of every queued
+        # payment every tick
+        self.changed_payments: list[Transaction] = []
 
     def add_agent(self, agent: Agent) -> None:
         """Add one bank (keeps ``agent_list`` in id order; use add_agents for many)."""

@@ -199,6 +199,7 @@ class Engine:
     # ------------------------------------------------------------------ S0-S3
     def setup_tick(self) -> None:
         self.pending = []
+        self.world.changed_payments.clear()
         self.deferred = DeferredCredits() if self.world.deferred_crediting else None
 
     def reset_day_costs(self) -> None:
@@ -562,6 +563,7 @@ class Engine:
         S = cfg.escalation_start
         max_boost = cfg.escalation_max_boost
         events = self.world.events
+        changed = self.world.changed_payments
         keep = []
         for tx in self.escalation_live:
             if tx.remaining_amount <= 0:
@@ -575,6 +577,7 @@ class Engine:
                 esc = min(10, tx.original_priority + boost)
                 if esc > tx.priority:
                     tx.priority = esc
+                    changed.append(tx)
                     events.append(("PriorityEscalated", t, tx.tx_id, tx.sender_id,
                                    tx.original_priority, esc, r, boost))
             if r > 0 or tx.priority < min(10, tx.original_priority + max_boost):
@@ -592,6 +595,7 @@ class Engine:
             if act == "Release":
                 if d.priority_flag is not None:
                     tx.priority = min(d.priority_flag, 10)
+                    w.changed_payments.append(tx)
                 if d.timed_for_tick is not None and d.timed_for_tick > t:
                     kept.append(tx)
                     continue
@@ -635,10 +639,12 @@ class Engine:
                 tx.location = NOWHERE
                 tx.dropped = True
                 tx.mark_overdue(t)
+                w.changed_payments.append(tx)
                 events.append(("PolicyDrop", t, a.id, tx.tx_id, "Expired deadline", d.path))
             elif act == "Reprioritize":
                 old = tx.priority
                 tx.priority = min(d.new_priority, 10)
+                w.changed_payments.append(tx)
                 kept.append(tx)
                 events.append(("TransactionReprioritized", t, a.id, tx.tx_id, old,
                                tx.priority if self.config.fixes else d.new_priority, d.path))
@@ -668,6 +674,7 @@ class Engine:
         if with_event:
             tx.rtgs_priority = tx.declared_rtgs_priority or "Normal"
             tx.rtgs_submission_tick = t
+            self.world.changed_payments.append(tx)
             self.world.events.append(("RtgsSubmission", t, tx.tx_id, tx.sender_id,
                                       tx.receiver_id, tx.remaining_amount, tx.priority,
                                       tx.rtgs_priority))
@@ -768,6 +775,7 @@ class Engine:
             leave_queue2(w, tx)
             original = tx.rtgs_priority
             tx.rtgs_priority = None
+            w.changed_payments.append(tx)
             tx.rtgs_submission_tick = None
             events.append(("RtgsWithdrawal", t, tx.tx_id, a.id,
                            original if original is not None else "None"))
@@ -925,6 +933,7 @@ class Engine:
             for tx in a.queue1:
                 if t > tx.deadline_tick and tx.status == PENDING:
                     tx.mark_overdue(t)
+                    w.changed_payments.append(tx)
                     penalty += self.went_overdue(tx, t)
             own_q2 = q2.get(a.id, ())
             for tx in own_q2:

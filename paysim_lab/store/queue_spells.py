@@ -25,7 +25,7 @@ from __future__ import annotations
 from itertools import compress, groupby, islice, repeat
 from operator import attrgetter, eq, ne
 
-from ..engine.state import IN_QUEUE2
+from ..engine.state import IN_QUEUE1, IN_QUEUE2
 from ..records import QUEUE_COLUMNS
 
 #: Per-payment columns of a queue snapshot row that a spell keeps constant.
@@ -33,6 +33,11 @@ STATE_COLUMNS = QUEUE_COLUMNS[4:]   # receiver_id .. overdue_since_tick
 #: Columns of a spell row, in ``queue_spells`` order (simulation_id added by the writer).
 SPELL_COLUMNS = ("queue_type", "agent_id", "tx_id", "from_tick", "to_tick", "sort_key") \
     + STATE_COLUMNS
+
+#: Check, after every tick fed from the engine, that the states kept equal every queued
+#: payment's state read again (the test suite turns this on: it catches a change the engine
+#: made without listing it in ``world.changed_payments``).
+CHECK_STATES = False
 
 _STATE = attrgetter(*STATE_COLUMNS)
 _TX_ID = attrgetter("tx_id")
@@ -118,11 +123,12 @@ class QueueSpells:
     ([3], [0])
     """
 
-    __slots__ = ("emit", "_queues", "_last_tick", "_next_key", "_rows", "_pending", "_done1",
+    __slots__ = ("emit", "check", "_queues", "_last_tick", "_next_key", "_rows", "_pending", "_done1",
                  "_done2", "_touched", "_rtgs_ids")
 
-    def __init__(self, emit: bool = True):
+    def __init__(self, emit: bool = True, check: bool | None = None):
         self.emit = bool(emit)
+        self.check = CHECK_STATES if check is None else bool(check)
         self._queues: dict[tuple[str, str | None], _Queue] = {}
         self._last_tick: int | None = None
         self._next_key = 0
@@ -136,25 +142,38 @@ class QueueSpells:
     # ------------------------------------------------------------------ feeding
     def feed_world(self, world, tick: int) -> None:
         """The queues after ``tick``, read from the engine: each bank's ``queue1`` (in
-        ``world.agent_list`` order) and ``world.queue2`` (payments still in Queue 2)."""
+        ``world.agent_list`` order) and ``world.queue2`` (payments still in Queue 2).
+
+        When the world lists the payments whose state changed during the tick
+        (``world.changed_payments``) and ``tick`` follows the last tick fed, only those
+        payments' states are read again; otherwise every queued payment's is."""
+        changed = getattr(world, "changed_payments", None)
+        if changed is None or self._last_tick is None or tick != self._last_tick + 1:
+            dirty = None
+        else:
+            dirty = self._dirty_queues(changed)
         self._start_tick(tick)
+        self._feed_queues(world, tick, dirty)
+        if self.check and self.emit:
+            self._check_states(world)
+
+    def _feed_queues(self, world, tick: int, dirty: dict | None) -> None:
         queues = self._queues
-        state = _STATE if self.emit else None
         for a in world.agent_list:
             q1 = a.queue1
-            q = queues.get(("queue1", a.id))
+            key = ("queue1", a.id)
+            q = queues.get(key)
             if q is None:
                 if not q1:
                     continue
-                q = queues[("queue1", a.id)] = _Queue()
-            states = list(map(state, q1)) if state is not None else None
-            if q1 == q.objs and states == q.states:
+                q = queues[key] = _Queue()
+            if self._same("queue1", q, tick, q1, dirty, key):
                 continue
             objs = list(q1)
-            self._update("queue1", q, tick, objs, list(map(_TX_ID, objs)),
-                         [a.id] * len(objs), states)
+            self._update("queue1", q, tick, objs, list(map(_TX_ID, objs)), [a.id] * len(objs),
+                         *self._states_of(objs, dirty, key))
             if not objs:
-                del queues[("queue1", a.id)]
+                del queues[key]
         q2 = world.queue2
         waiting = list(compress(q2, map(eq, map(_LOCATION, q2), repeat(IN_QUEUE2))))
         q = queues.get(_RTGS)
@@ -162,14 +181,75 @@ class QueueSpells:
             if not waiting:
                 return
             q = queues[_RTGS] = _Queue()
-        states = list(map(state, waiting)) if state is not None else None
-        if waiting == q.objs and states == q.states:
+        if self._same("rtgs", q, tick, waiting, dirty, _RTGS):
             return
         ids = list(map(_TX_ID, waiting))
-        self._update("rtgs", q, tick, waiting, ids, list(map(_SENDER, waiting)), states)
+        self._update("rtgs", q, tick, waiting, ids, list(map(_SENDER, waiting)),
+                     *self._states_of(waiting, dirty, _RTGS))
         self._rtgs_ids = ids
         if not waiting:
             del queues[_RTGS]
+
+    def _check_states(self, world) -> None:
+        """AssertionError unless the states kept are every queued payment's current state."""
+        for a in world.agent_list:
+            self._check_queue(("queue1", a.id), a.queue1)
+        self._check_queue(_RTGS, [tx for tx in world.queue2 if tx.location == IN_QUEUE2])
+
+    def _check_queue(self, key, objs: list) -> None:
+        q = self._queues.get(key)
+        kept = (q.objs, q.states) if q is not None else ([], [])
+        if kept != (objs, list(map(_STATE, objs))):
+            raise AssertionError(f"queue spells: {key} after tick {self._last_tick} holds "
+                                 f"{list(zip(map(_TX_ID, kept[0]), kept[1]))}, the engine "
+                                 f"{list(zip(map(_TX_ID, objs), map(_STATE, objs)))}")
+
+    def _dirty_queues(self, changed: list) -> dict:
+        """The changed payments of a tick by the queue they sit in now."""
+        dirty: dict = {}
+        for tx in changed:
+            loc = tx.location
+            if loc == IN_QUEUE1:
+                dirty.setdefault(("queue1", tx.sender_id), []).append(tx)
+            elif loc == IN_QUEUE2:
+                dirty.setdefault(_RTGS, []).append(tx)
+        return dirty
+
+    def _same(self, kind: str, q: _Queue, tick: int, objs: list, dirty: dict | None,
+              key) -> bool:
+        """Whether queue ``q`` holds the same payments in the same order as before; if so,
+        the spells of those whose state changed are renewed here."""
+        if objs != q.objs:
+            return False
+        if not self.emit:
+            return True
+        if dirty is None:
+            states = list(map(_STATE, objs))
+            if states == q.states:
+                return True
+            self._update(kind, q, tick, list(objs), q.ids, q.owners, states)
+            return True
+        for tx in dirty.get(key, ()):
+            try:
+                i = q.objs.index(tx)
+            except ValueError:      # not where its location says: read the whole queue
+                return self._same(kind, q, tick, objs, None, key)
+            state = _STATE(tx)
+            if state != q.states[i]:
+                self._close(kind, q, (i,), tick)
+                q.states[i] = state
+                q.starts[i] = tick
+        return True
+
+    def _states_of(self, objs: list, dirty: dict | None, key) -> tuple[list | None, list]:
+        """``(states, changed)`` arguments of :meth:`_update` for a queue's new contents: every
+        state read now, or (the tick's changes known) None and the changed payments, so that
+        only those and the newly queued are read."""
+        if not self.emit:
+            return None, []
+        if dirty is None:
+            return list(map(_STATE, objs)), []
+        return None, dirty.get(key, [])
 
     def feed_columns(self, columns: dict[str, list], tick: int) -> None:
         """The queues after ``tick`` as queue snapshot rows (QUEUE_COLUMNS columns, each
@@ -210,13 +290,16 @@ class QueueSpells:
         self._last_tick = tick
 
     def _update(self, kind: str, q: _Queue, tick: int, objs: list, ids: list[str],
-                owners: list[str], states: list | None) -> None:
+                owners: list[str], states: list | None, changed: list = ()) -> None:
         """Queue ``q`` changed at ``tick``: close the spells that ended, open the new ones.
-        ``objs`` identify the payments (Transaction objects, or tx ids).
+        ``objs`` identify the payments (Transaction objects, or tx ids); ``states`` are their
+        state tuples, or None: then (spells kept) the payments already queued keep their
+        states but for those in ``changed``, and only those and the new ones are read.
 
         Whole-list operations (C-level maps) only: a long Queue 2 changes at most ticks,
         usually by losing a few payments and gaining a few at its end."""
         n, n_old = len(objs), len(q.objs)
+        lazy = states is None and self.emit
         try:    # payments hash by identity, ids by value
             present = set(objs)
             stays = list(map(present.__contains__, q.objs))     # per old entry
@@ -233,16 +316,32 @@ class QueueSpells:
             keys.extend(range(self._next_key, self._next_key + n - k))
             starts = list(compress(q.starts, stays))
             starts.extend(repeat(tick, n - k))
-            if states is not None:
+            if lazy:
+                states = list(compress(q.states, stays))
+                states.extend(map(_STATE, islice(objs, k, None)))
+                renewed = []
+                arrived = objs[k:]
+                for tx in changed:
+                    if tx in arrived:       # newly queued: read above
+                        continue
+                    try:
+                        j = objs.index(tx, 0, k)
+                    except ValueError:      # left the queue
+                        continue
+                    state = _STATE(tx)
+                    if state != states[j]:
+                        states[j] = state
+                        renewed.append(j)
+                self._renew(kind, q, tick, stays, renewed, starts)
+            elif states is not None:
                 before = list(compress(q.states, stays))
                 if before != states[:k]:
-                    changed = list(compress(range(k), map(ne, before, states)))
-                    old_index = list(compress(range(n_old), stays))
-                    self._close(kind, q, [old_index[j] for j in changed], tick)
-                    for j in changed:
-                        starts[j] = tick
+                    self._renew(kind, q, tick, stays,
+                                list(compress(range(k), map(ne, before, states))), starts)
         else:
             # a re-sort or an insertion in the middle: every spell of the queue starts anew
+            if lazy:
+                states = list(map(_STATE, objs))
             self._close(kind, q, range(n_old), tick)
             keys = list(range(self._next_key, self._next_key + n))
             starts = [tick] * n
@@ -250,6 +349,16 @@ class QueueSpells:
         self._next_key += n - k
         q.objs, q.ids, q.owners, q.states = objs, ids, owners, states
         q.starts, q.keys = starts, keys
+
+    def _renew(self, kind: str, q: _Queue, tick: int, stays: list[bool], renewed: list[int],
+               starts: list[int]) -> None:
+        """Survivors ``renewed`` (indexes among the survivors) changed state at ``tick``: close
+        their spells (at their old index in ``q``) and start new ones."""
+        if renewed:
+            old_index = list(compress(range(len(stays)), stays))
+            self._close(kind, q, [old_index[j] for j in renewed], tick)
+            for j in renewed:
+                starts[j] = tick
 
     def _close(self, kind: str, q: _Queue, indexes, end: int) -> None:
         """Close the open spells at ``indexes`` of ``q`` at ``end`` (exclusive)."""
