@@ -192,6 +192,7 @@ class Simulation:
             from tqdm.auto import tqdm
             bar = tqdm(total=n, unit="tick", desc=self.scenario.name)
         started = time.perf_counter()
+        timed = False
         # Ctrl-C (and SIGTERM/SIGHUP under `paysim run`) stop the run between ticks, never
         # halfway through a flush: the run is then stored as failed with every tick so far.
         from . import interrupts
@@ -202,6 +203,9 @@ class Simulation:
                     if bar is not None:
                         bar.update(1)
                     interrupts.check(self.current_tick)
+                # the ticks' time, before the run's row (which records it) is closed
+                self._wall += time.perf_counter() - started
+                timed = True
                 if self._writer is not None:
                     if self.done:
                         self._writer.finish(self)
@@ -217,7 +221,8 @@ class Simulation:
                     raise cause from exc
                 raise
             finally:
-                self._wall += time.perf_counter() - started
+                if not timed:
+                    self._wall += time.perf_counter() - started
                 if bar is not None:
                     bar.close()
 

@@ -7,7 +7,8 @@ seq range into Arrow batches (never row-by-row INSERTs, never a dict per event),
 points of persistence.md section 4, every ``flush_every`` ticks, and whenever
 ``max_buffered_events`` events are waiting (so memory stays bounded however long a day is).
 The store's writer thread appends them and commits them together with ``ticks_run`` in ONE
-transaction while the next ticks run; at most one flush is in flight. Besides the records and
+transaction while the next ticks run; at most MAX_IN_FLIGHT flushes are in flight (so a run
+whose first days are quick does not wait for each commit). Besides the records and
 the event log, only the current state of the payments touched since the last flush (their
 ``transactions`` rows), the queues (tracked as spells, :mod:`.queue_spells`) and collateral
 capacities are read from the engine.
@@ -45,10 +46,14 @@ _ARROW_TYPES = {"BIGINT": pa.int64(), "UBIGINT": pa.uint64(), "INTEGER": pa.int3
 #: Events waiting in memory before a flush is forced (bounds a flush's memory on long days).
 DEFAULT_MAX_BUFFERED_EVENTS = 200_000
 
+#: Flushes handed to the writer thread and not yet committed, at most: short stretches where
+#: the ticks outrun the commits are absorbed; each one in flight holds its Arrow batches.
+MAX_IN_FLIGHT = 3
+
 #: Python's switch interval (seconds) while a run's flushes are being committed. The writer
 #: thread needs Python's lock briefly for every DuckDB statement (finding and reading the
 #: Arrow batches); with the default 5 ms it waited that long each time for the run's thread.
-FLUSH_SWITCH_INTERVAL = 0.0002
+FLUSH_SWITCH_INTERVAL = 0.00005
 
 _switch_lock = threading.Lock()
 _switch_users = 0
@@ -246,7 +251,8 @@ class RunWriter:
         self._closed_at_ticks: int | None = None   # ticks stored when finish/fail last ran
         self._ticks_stored = 0                  # committed
         self._ticks_handed = 0                  # committed or being committed
-        self._pending = None                    # (Future, ticks) of the flush in flight
+        self._pending: list = []                # (Future, ticks) of the flushes in flight
+        self._failed = False                    # a flush failed: later ones must not commit
         self._sharing = False                   # switch interval shortened for our commits
         # queue contents, each payment's queued ticks and (kept queues) the spells to store
         self._spells = QueueSpells(emit=self.keeps("queues"))
@@ -382,17 +388,26 @@ class RunWriter:
 
     def flush(self) -> None:
         """Write every buffered tick and ``ticks_run`` in ONE transaction and wait until it is
-        committed (no-op when nothing is buffered or in flight)."""
+        committed, with the flushes still in flight (no-op when nothing is buffered or in
+        flight)."""
         try:
             self._hand_over()
+        except BaseException:
+            try:
+                self._wait()        # nothing stays in flight; the first error is raised
+            except BaseException:
+                pass
+            raise
+        else:
             self._wait()
         finally:
             self._share(False)
 
     def _hand_over(self) -> None:
         """Build the buffered ticks' Arrow batches here, then let the store's writer thread
-        commit them while the next ticks run. At most one flush is in flight: the previous
-        one is waited for (and its error raised) before this one is handed over."""
+        commit them while the next ticks run. At most MAX_IN_FLIGHT flushes are in flight
+        (the oldest is waited for beyond that); the error of one that failed is raised at
+        the first flush point after it is known, and no later flush commits."""
         if not self._ticks:
             return
         ticks = self._ticks_handed + self._ticks
@@ -414,10 +429,19 @@ class RunWriter:
             self._own_log.clear()
         self._reset()
         self._ticks_handed = ticks
-        self._wait()
+        # flushes already committed (or failed: the run stops here) are collected at once;
+        # beyond MAX_IN_FLIGHT the run waits for the oldest
+        while self._pending and (self._pending[0][0].done() or
+                                 len(self._pending) >= MAX_IN_FLIGHT):
+            self._wait_one()
         rid, tpd = self.run_id, self.ticks_per_day
+        before = self._pending[-1][0] if self._pending else None
 
         def write(con) -> None:
+            # jobs run one after another: the one before has finished (a flush must not
+            # commit after one that failed, or the stored ticks would have a gap)
+            if self._failed or (before is not None and before.exception() is not None):
+                raise StoreError(f"{self.store.path}: an earlier flush of run {rid} failed")
             for table, data in batch:
                 if table == "events":
                     _insert_events(con, rid, tpd, data)
@@ -428,7 +452,7 @@ class RunWriter:
             con.execute("UPDATE simulations SET ticks_run = ?, status = 'running', "
                         "completed_at = NULL WHERE simulation_id = ?", [ticks, rid])
 
-        self._pending = (self.store._in_background(write), ticks)
+        self._pending.append((self.store._in_background(write), ticks))
         self._share(True)
 
     def _share(self, on: bool) -> None:
@@ -437,12 +461,25 @@ class RunWriter:
             _share_the_interpreter(on)
 
     def _wait(self) -> None:
-        """Wait for the flush in flight; raise its error (its ticks are then not stored)."""
-        if self._pending is None:
-            return
-        job, ticks = self._pending
-        self._pending = None
-        job.result()
+        """Wait for every flush in flight; raise the first error (the ticks of that flush
+        and of the later ones are then not stored)."""
+        first = None
+        while self._pending:
+            try:
+                self._wait_one()
+            except BaseException as exc:
+                first = exc if first is None else first
+        if first is not None:
+            raise first
+
+    def _wait_one(self) -> None:
+        """Wait for the oldest flush in flight; raise its error."""
+        job, ticks = self._pending.pop(0)
+        try:
+            job.result()
+        except BaseException:
+            self._failed = True
+            raise
         self._ticks_stored = ticks
         # the batch's Arrow buffers were freed on the writer thread: give their pages back
         # (a long run otherwise keeps a growing heap of them)

@@ -10,6 +10,7 @@ import pytest
 
 import paysim_lab as psl
 from paysim_lab.records import canonical_json
+from paysim_lab.store.writer import MAX_IN_FLIGHT
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs SIGKILL")
 
@@ -44,10 +45,10 @@ def test_sigkill_halfway_keeps_every_flushed_tick(tmp_path):
         row = store.run("killed")
         assert row["status"] == "running" and row["completed_at"] is None
         ticks = row["ticks_run"]
-        # flush points: every 7 buffered ticks, and after tick 99 (end of day 0); a flush is
+        # flush points: every 7 buffered ticks, and after tick 99 (end of day 0); flushes are
         # committed by the store's writer thread while the next ticks run, so the kill may
-        # find the last one still in flight: at most two flushes' ticks are missing
-        assert 150 - 2 * 7 <= ticks < 300
+        # find MAX_IN_FLIGHT of them in flight and one being built: their ticks are missing
+        assert 150 - (MAX_IN_FLIGHT + 1) * 7 <= ticks < 300
         assert (ticks - 100) % 7 == 0
         counts = store.sql("SELECT (SELECT count(*) FROM tick_summaries) s, "
                            "(SELECT count(DISTINCT tick) FROM tick_agent_states) a, "

@@ -43,6 +43,41 @@ def test_the_next_ticks_run_while_a_flush_is_committed(monkeypatch):
         assert store.sql("SELECT count(*) n FROM tick_summaries")["n"][0] == 150
 
 
+def test_ticks_run_on_while_several_flushes_wait_for_the_writer_thread(monkeypatch):
+    """With the first commit held up, the run hands over MAX_IN_FLIGHT flushes (after ticks
+    9, 19, 29) and goes on to tick 35 before it waits for the oldest."""
+    assert writer_mod.MAX_IN_FLIGHT == 3
+    tick_35_done = threading.Event()
+    first_commit_saw_tick_35 = []
+    real = writer_mod._insert_transactions
+
+    def slow(con, run_id, tpd, last_tick, data):
+        if last_tick == 9:
+            first_commit_saw_tick_35.append(tick_35_done.wait(timeout=20))
+        return real(con, run_id, tpd, last_tick, data)
+
+    monkeypatch.setattr(writer_mod, "_insert_transactions", slow)
+    with psl.Store() as store:
+        sim = _sim(store, flush_every=10)
+        sim.add_listener(lambda rec: rec.tick == 35 and tick_35_done.set())
+        sim.run(ticks=50)
+        assert first_commit_saw_tick_35 == [True]
+        assert store.run(sim.run_id)["ticks_run"] == 50
+        assert store.sql("SELECT count(*) n FROM tick_summaries")["n"][0] == 50
+        assert store.check() == []
+
+
+def test_the_stored_duration_is_the_time_spent_running_ticks():
+    with psl.Store() as store:
+        sim = _sim(store)
+        sim.run(ticks=120)
+        sim.run()
+        row = store.run(sim.run_id)
+        assert sim.wall_seconds > 0
+        assert row["duration_seconds"] == sim.wall_seconds
+        assert row["ticks_per_second"] == 300 / sim.wall_seconds
+
+
 def test_a_reader_on_the_opening_thread_waits_for_the_flush_in_flight(monkeypatch):
     """A listener reading the store sees every tick flushed so far, however slow the commit."""
     release = threading.Event()
@@ -77,10 +112,11 @@ def test_a_commit_failing_in_the_background_stops_the_run_at_the_next_flush(monk
         sim = _sim(store, flush_every=10)
         with pytest.raises(StoreError, match="disk full"):
             sim.run()
-        # flushes after ticks 9, 19 committed; the one after 29 failed and the run stopped at
-        # the next flush point (tick 39), whose ticks were not handed over
+        # flushes after ticks 9, 19 committed; the one after 29 failed, no later one wrote a
+        # row, and the run stopped at a flush point once the failure was known: the next one
+        # (tick 39) if the writer thread had got there, at most MAX_IN_FLIGHT flushes later
         assert calls == [9, 19, 29]
-        assert sim.current_tick == 40
+        assert sim.current_tick in [40 + 10 * k for k in range(writer_mod.MAX_IN_FLIGHT)]
         row = store.run(sim.run_id)
         assert (row["ticks_run"], row["status"]) == (20, "failed")
         assert "disk full" in row["error"]
