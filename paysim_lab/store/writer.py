@@ -606,14 +606,23 @@ class RunWriter:
 
 
 def _insert_events(con, run_id: str, tpd: int, batches: list[tuple[pa.Table, str]]) -> None:
-    # the run id, day and details JSON are made by DuckDB over each type's batch (event_id is
-    # a generated column)
-    for _paysim_events, select in batches:
+    # one statement for every event type of the flush: DuckDB's fixed cost per statement (and
+    # the writer thread's turns at Python's lock) is paid once, not once per type. The run id,
+    # day and details JSON are made by DuckDB (event_id is a generated column).
+    names = [f"_paysim_events_{i}" for i in range(len(batches))]
+    try:
+        for name, (table, _) in zip(names, batches):
+            con.register(name, table)
+        rows_ = " UNION ALL ".join(f"SELECT {select} FROM {name}"
+                                   for name, (_, select) in zip(names, batches))
         con.execute(
             "INSERT INTO simulation_events (simulation_id, seq, tick, day, event_type, "
-            "agent_id, tx_id, amount, details) SELECT $rid, seq, "
-            "tick, tick // $tpd, event_type, agent_id, tx_id, amount, details "
-            f"FROM (SELECT {select} FROM _paysim_events)", {"rid": run_id, "tpd": tpd})
+            "agent_id, tx_id, amount, details) SELECT $rid, seq, tick, tick // $tpd, "
+            f"event_type, agent_id, tx_id, amount, details FROM ({rows_})",
+            {"rid": run_id, "tpd": tpd})
+    finally:
+        for name in names:
+            con.unregister(name)
 
 
 def _insert_transactions(con, run_id: str, tpd: int, last_tick: int,
