@@ -15,10 +15,11 @@ that queue and opens new ones with fresh keys in the new order. Keys come from o
 run, so they only have to order the spells open at the same tick in one queue.
 
 :class:`QueueSpells` is fed once per tick, by the store writer, either from the engine's queues
-(:meth:`QueueSpells.feed_world`; an unchanged queue costs two C-level list comparisons) or from
-queue rows as QUEUE_COLUMNS columns (:meth:`QueueSpells.feed_columns`). It also tells each
-payment's total ticks in Queue 1 and Queue 2 (from spell lengths) and the current queue
-contents.
+(:meth:`QueueSpells.feed_world`; an unchanged queue costs one C-level list comparison, and only
+the payments the engine lists as changed in the tick, ``world.changed_payments``, have their
+state read again) or from queue rows as QUEUE_COLUMNS columns (:meth:`QueueSpells.feed_columns`).
+It also tells each payment's total ticks in Queue 1 and Queue 2 (from spell lengths) and the
+current queue contents.
 """
 from __future__ import annotations
 
@@ -123,8 +124,8 @@ class QueueSpells:
     ([3], [0])
     """
 
-    __slots__ = ("emit", "check", "_queues", "_last_tick", "_next_key", "_rows", "_pending", "_done1",
-                 "_done2", "_touched", "_rtgs_ids")
+    __slots__ = ("emit", "check", "_queues", "_last_tick", "_next_key", "_rows", "_pending",
+                 "_done1", "_done2", "_touched", "_rtgs_ids")
 
     def __init__(self, emit: bool = True, check: bool | None = None):
         self.emit = bool(emit)
