@@ -1,15 +1,15 @@
 """Arrow batches of a flush, built from the columnar event log (no dict per event).
 
-``event_batches`` turns each event type's columns into one Arrow table and a SELECT list that
-makes the ``simulation_events`` row: the common columns are picked per type, and ``details``,
-the canonical JSON of the event's fields (the catalog's keys, sorted), is concatenated by DuckDB
-from the typed columns on the store's writer thread, byte for byte what ``canonical_json``
-gives for the event's field dict.
+``event_batch`` turns a flush's events, each event type's columns as they are, into one Arrow
+table and a SELECT list that makes the ``simulation_events`` rows: the common columns are picked
+per type, and ``details``, the canonical JSON of the event's fields (the catalog's keys,
+sorted), is concatenated by DuckDB from the typed columns on the store's writer thread, byte for
+byte what ``canonical_json`` gives for the event's field dict.
 
 >>> import duckdb
 >>> from paysim_lab.eventlog import EventLog
 >>> log = EventLog(); log.extend([("QueuedRtgs", 3, "tx_1", "A")])
->>> (_t, select), = event_batches(log, 0, 1)
+>>> _t, select = event_batch(log, 0, 1)
 >>> duckdb.connect().execute(f"SELECT details FROM (SELECT {select} FROM _t)").fetchone()[0]
 '{"sender_id":"A","tx_id":"tx_1"}'
 """
@@ -19,6 +19,7 @@ from itertools import chain, repeat
 from json.encoder import encode_basestring
 from typing import Iterable
 
+import numpy as np
 import pyarrow as pa
 
 from ..event_frames import AGENT_FIELD, AMOUNT_FIELD, TX_FIELD
@@ -81,59 +82,99 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _details_sql(names: tuple[str, ...], native: dict[str, bool]) -> str:
-    """The SQL making an event's canonical JSON from its field columns ``f0..fn``: one
+def _details_sql(names: tuple[str, ...], native: dict[str, bool], prefix: str) -> str:
+    """The SQL making an event's canonical JSON from its field columns ``{prefix}f0..fn``: one
     ``concat`` of literal keys and values (a chain of ``||`` copies the growing text once per
     part, about a third more of DuckDB's work on a flush of events)."""
     parts, literal = [], "{"
     for i in sorted(range(len(names)), key=names.__getitem__):
         literal += ("," if literal != "{" else "") + encode_basestring(names[i]) + ":"
         parts.append(_sql_text(literal))
-        parts.append(f"coalesce(to_json(f{i})::VARCHAR, 'null')" if native[names[i]]
-                     else f"f{i}")
+        col = f"{prefix}f{i}"
+        parts.append(f"coalesce(to_json({col})::VARCHAR, 'null')" if native[names[i]] else col)
         literal = ""
     parts.append(_sql_text(literal + "}"))
     return f"concat({', '.join(parts)})"
 
 
-def event_batches(log: EventLog, lo: int, hi: int) -> list[tuple[pa.Table, str]]:
-    """``simulation_events`` rows of seqs lo..hi-1 as one (Arrow table, SELECT list) per event
-    type: seq, tick, agent_id, tx_id, amount and each field ``f0..fn``. The SELECT list makes
-    ``details``, the canonical JSON of the fields (sorted keys, no spaces), in DuckDB, so the
-    run's thread only converts columns (see :func:`field_array`)."""
-    batches = []
-    for tc, a, b in log.slices(lo, hi):
-        et = tc.event_type
-        n = b - a
-        cols = {"seq": pa.array(int_array(tc.seqs[a:b])),
-                "tick": pa.array(int_array(tc.ticks[a:b]))}
-        native = {}
-        for i, name in enumerate(tc.names):
-            cols[f"f{i}"], native[name] = field_array(tc.fields[i][a:b])
-        select = [f"seq, tick, {_sql_text(et)} AS event_type"]
-        for col, field in (("agent_id", AGENT_FIELD[et]), ("tx_id", TX_FIELD[et])):
-            if field is None:
-                select.append(f"NULL::VARCHAR AS {col}")
-            elif native[field] and pa.types.is_string(cols[f"f{tc.names.index(field)}"].type):
-                select.append(f"f{tc.names.index(field)} AS {col}")
-            else:
-                cols[col] = pa.array([v if type(v) is str else None
-                                      for v in tc.field(field)[a:b]], type=pa.string())
-                select.append(col)
-        mf = AMOUNT_FIELD[et]
-        if mf is None:
-            select.append("NULL::BIGINT AS amount")
-        elif native[mf] and pa.types.is_integer(cols[f"f{tc.names.index(mf)}"].type):
-            select.append(f"f{tc.names.index(mf)} AS amount")
+#: The ``simulation_events`` columns an event type's SQL expressions make (besides seq, tick).
+_ROW_COLUMNS = ("event_type", "agent_id", "tx_id", "amount", "details")
+
+
+def _type_columns(tc, a: int, b: int, prefix: str) -> tuple[dict[str, pa.Array], dict[str, str]]:
+    """One event type's events a..b-1: its Arrow columns (named ``{prefix}...``) and the SQL
+    expression of each of _ROW_COLUMNS over them."""
+    et = tc.event_type
+    cols: dict[str, pa.Array] = {}
+    native = {}
+    for i, name in enumerate(tc.names):
+        cols[f"{prefix}f{i}"], native[name] = field_array(tc.fields[i][a:b])
+    exprs = {"event_type": _sql_text(et)}
+    for col, field in (("agent_id", AGENT_FIELD[et]), ("tx_id", TX_FIELD[et])):
+        if field is None:
+            exprs[col] = "NULL::VARCHAR"
+            continue
+        source = f"{prefix}f{tc.names.index(field)}"
+        if native[field] and pa.types.is_string(cols[source].type):
+            exprs[col] = source
         else:
-            # (an amount beyond 64 bits is kept exactly in details only)
-            cols["amount"] = pa.array([v if type(v) is int and _INT64[0] <= v <= _INT64[1]
-                                       else None for v in tc.field(mf)[a:b]], type=pa.int64())
-            select.append("amount")
-        select.append(f"{_details_sql(tc.names, native)} AS details")
-        if n:
-            batches.append((pa.table(cols), ", ".join(select)))
-    return batches
+            cols[prefix + col] = pa.array([v if type(v) is str else None
+                                           for v in tc.field(field)[a:b]], type=pa.string())
+            exprs[col] = prefix + col
+    mf = AMOUNT_FIELD[et]
+    if mf is None:
+        exprs["amount"] = "NULL::BIGINT"
+    elif native[mf] and pa.types.is_integer(cols[f"{prefix}f{tc.names.index(mf)}"].type):
+        exprs["amount"] = f"{prefix}f{tc.names.index(mf)}"
+    else:
+        # (an amount beyond 64 bits is kept exactly in details only)
+        cols[prefix + "amount"] = pa.array([v if type(v) is int and _INT64[0] <= v <= _INT64[1]
+                                            else None for v in tc.field(mf)[a:b]],
+                                           type=pa.int64())
+        exprs["amount"] = prefix + "amount"
+    exprs["details"] = _details_sql(tc.names, native, prefix)
+    return cols, exprs
+
+
+def event_batch(log: EventLog, lo: int, hi: int) -> tuple[pa.Table, str] | None:
+    """``simulation_events`` rows of seqs lo..hi-1 as ONE Arrow table and the SELECT list that
+    makes the rows from it (None when there are no events).
+
+    The table holds seq, tick, the number ``k`` of each row's event type in this batch and, per
+    type, its fields ``t{k}_f0..`` (null in the other types' rows: each column is one chunk per
+    type, the others' chunks all-null arrays, nothing copied). The SELECT list picks each row's
+    event_type, agent_id, tx_id and amount and concatenates ``details``, the canonical JSON of
+    its fields (sorted keys, no spaces), with a ``CASE k`` per column: DuckDB reads one table in
+    one statement (each Arrow table read costs the store's writer thread several turns at
+    Python's lock, taken from the run's thread), and the run's thread only converts columns
+    (see :func:`field_array`)."""
+    slices = [(tc, a, b) for tc, a, b in log.slices(lo, hi) if b > a]
+    if not slices:
+        return None
+    sizes, per_type, exprs = [], [], []
+    for k, (tc, a, b) in enumerate(slices):
+        cols, ex = _type_columns(tc, a, b, f"t{k}_")
+        cols["seq"] = pa.array(int_array(tc.seqs[a:b]))
+        cols["tick"] = pa.array(int_array(tc.ticks[a:b]))
+        cols["k"] = pa.array(np.full(b - a, k, dtype=np.int16))
+        sizes.append(b - a)
+        per_type.append(cols)
+        exprs.append(ex)
+    names = ["seq", "tick", "k"] + [n for cols in per_type for n in cols
+                                     if n not in ("seq", "tick", "k")]
+    arrays = []
+    for name in names:
+        typ = next(cols[name].type for cols in per_type if name in cols)
+        arrays.append(pa.chunked_array(
+            [cols[name] if name in cols else pa.nulls(n, typ)
+             for n, cols in zip(sizes, per_type)], typ))
+    table = pa.Table.from_arrays(arrays, names=names)
+    if len(exprs) == 1:
+        select = [f"{exprs[0][c]} AS {c}" for c in _ROW_COLUMNS]
+    else:
+        select = ["CASE k " + " ".join(f"WHEN {k} THEN {ex[c]}" for k, ex in enumerate(exprs))
+                  + f" END AS {c}" for c in _ROW_COLUMNS]
+    return table, ", ".join(["seq", "tick"] + select)
 
 
 def touched_payments(log: EventLog, lo: int, hi: int, into: set) -> None:

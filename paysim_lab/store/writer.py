@@ -496,8 +496,8 @@ class RunWriter:
         if log is not None and hi > lo:
             rows.touched_payments(log, lo, hi, touched)
             if self.keeps("events"):
-                events = rows.event_batches(log, lo, hi)
-                if events:
+                events = rows.event_batch(log, lo, hi)
+                if events is not None:
                     batch.append(("events", events))
                 regs = rows.register_rows(log, lo, hi)
                 if regs:
@@ -607,24 +607,15 @@ class RunWriter:
             replace=True))
 
 
-def _insert_events(con, run_id: str, tpd: int, batches: list[tuple[pa.Table, str]]) -> None:
-    # one statement for every event type of the flush: DuckDB's fixed cost per statement (and
-    # the writer thread's turns at Python's lock) is paid once, not once per type. The run id,
-    # day and details JSON are made by DuckDB (event_id is a generated column).
-    names = [f"_paysim_events_{i}" for i in range(len(batches))]
-    try:
-        for name, (table, _) in zip(names, batches):
-            con.register(name, table)
-        rows_ = " UNION ALL ".join(f"SELECT {select} FROM {name}"
-                                   for name, (_, select) in zip(names, batches))
-        con.execute(
-            "INSERT INTO simulation_events (simulation_id, seq, tick, day, event_type, "
-            "agent_id, tx_id, amount, details) SELECT $rid, seq, tick, tick // $tpd, "
-            f"event_type, agent_id, tx_id, amount, details FROM ({rows_})",
-            {"rid": run_id, "tpd": tpd})
-    finally:
-        for name in names:
-            con.unregister(name)
+def _insert_events(con, run_id: str, tpd: int, batch: tuple[pa.Table, str]) -> None:
+    # every event of the flush in one statement over one Arrow table (rows.event_batch); the
+    # run id, day and details JSON are made by DuckDB (event_id is a generated column)
+    _paysim_events, select = batch
+    con.execute(
+        "INSERT INTO simulation_events (simulation_id, seq, tick, day, event_type, agent_id, "
+        "tx_id, amount, details) SELECT $rid, seq, tick, tick // $tpd, event_type, agent_id, "
+        f"tx_id, amount, details FROM (SELECT {select} FROM _paysim_events)",
+        {"rid": run_id, "tpd": tpd})
 
 
 def _insert_transactions(con, run_id: str, tpd: int, last_tick: int,

@@ -109,14 +109,14 @@ def _stored_details(recs):
     """Details as DuckDB builds them for the store, in seq order."""
     import duckdb
 
-    from paysim_lab.store.rows import event_batches
+    from paysim_lab.store.rows import event_batch
     from paysim_lab.store.schema import SIMULATION_EVENTS
     from paysim_lab.store.writer import _insert_events
     log = EventLog()
     log.extend(recs)
     con = duckdb.connect()
     con.execute(SIMULATION_EVENTS.ddl())
-    _insert_events(con, "r", 10, event_batches(log, 0, log.end))
+    _insert_events(con, "r", 10, event_batch(log, 0, log.end))
     return con.execute("SELECT seq, tick, day, event_type, agent_id, tx_id, amount, details "
                        "FROM simulation_events ORDER BY seq").fetchall()
 
