@@ -213,7 +213,7 @@ def run(scenario, ticks, seed, compat, verbose, persist, run_id, events_out, sum
         raise click.UsageError("--run-id, --flush-every and --store need --persist DB")
     if store_parts is not None:
         from .errors import StoreError
-        from .store.writer import parse_keep
+        from .store.run_options import parse_keep
         try:
             store_parts = parse_keep(store_parts)
         except StoreError as exc:

@@ -32,8 +32,8 @@ from .schema import (LEGACY_RUN_TABLES, QUEUE_SPELL_OVERLAPS, RUN_TABLES, SCHEMA
 from .settings import (CHECKPOINT_THRESHOLD, DEFAULT_MEMORY_LIMIT, EVICT_TO, NOT_A_FILE,
                        duckdb_error as _duckdb_error, memory_limit as _memory_limit,
                        threads as _threads)
-from .writer import (RunWriter, check_max_buffered_events, check_run_id, new_run_id,
-                     parse_keep)
+from .run_options import check_max_buffered_events, check_run_id, new_run_id, parse_keep
+from .writer import RunWriter
 
 __all__ = ["Store", "CHECKPOINT_THRESHOLD", "DEFAULT_MEMORY_LIMIT"]
 

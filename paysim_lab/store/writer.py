@@ -15,12 +15,8 @@ capacities are read from the engine.
 """
 from __future__ import annotations
 
-import copy
 from operator import attrgetter
-import hashlib
 import json
-import re
-import secrets
 import sys
 import threading
 from typing import Any
@@ -36,9 +32,11 @@ from ..report import RunInfo
 from . import rows
 from .daily import DayTracker
 from .queue_spells import QueueSpells
+from .run_options import (check_max_buffered_events, effective_config, parse_keep,
+                          policy_document, sha256)
 from .schema import (AGENT_QUEUE_SNAPSHOTS, AGENT_STATE_REGISTERS, COLLATERAL_EVENTS,
-                     DAILY_AGENT_METRICS, POLICY_SNAPSHOTS, QUEUE_SPELLS, STORED_PARTS,
-                     TICK_AGENT_STATES, TICK_SUMMARIES, Table)
+                     DAILY_AGENT_METRICS, POLICY_SNAPSHOTS, QUEUE_SPELLS, TICK_AGENT_STATES,
+                     TICK_SUMMARIES, Table)
 
 _ARROW_TYPES = {"BIGINT": pa.int64(), "UBIGINT": pa.uint64(), "INTEGER": pa.int32(),
                 "DOUBLE": pa.float64(), "VARCHAR": pa.string(), "BOOLEAN": pa.bool_()}
@@ -77,30 +75,6 @@ def _share_the_interpreter(on: bool) -> None:
             if _switch_users == 0:
                 sys.setswitchinterval(_switch_saved)
 
-RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
-BUILTIN_POLICY_TYPES = frozenset({"Fifo", "Deadline", "LiquidityAware", "LiquiditySplitting",
-                                  "MockSplitting"})
-
-
-def new_run_id() -> str:
-    """``sim-`` + 8 random lowercase hex characters (metadata, not a result)."""
-    return "sim-" + secrets.token_hex(4)
-
-
-def check_max_buffered_events(n: int) -> int:
-    """``n`` if it is a positive number of events, else a StoreError."""
-    if int(n) < 1:
-        raise StoreError(f"max_buffered_events must be positive, got {n}")
-    return int(n)
-
-
-def check_run_id(run_id: str) -> str:
-    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
-        raise StoreError(f"invalid run id {run_id!r}: use 1-128 letters, digits, '_', '-', '.', "
-                         f"':' starting with a letter or digit")
-    return run_id
-
-
 def arrow_table(table: Table, columns: dict[str, list]) -> pa.Table | None:
     """An Arrow table with ``table``'s column types (columns absent from ``columns`` omitted);
     None when there are no rows."""
@@ -129,70 +103,6 @@ def append(con, table: Table, _paysim_rows: pa.Table, replace: bool = False) -> 
     # DuckDB reads the local Arrow table by name (a replacement scan): several times cheaper
     # per batch than registering and unregistering a view.
     con.execute(f"{verb} INTO {table.name} ({names}) SELECT {names} FROM _paysim_rows")
-
-
-def _policy_document(p) -> dict:
-    if isinstance(p, dict):
-        return p
-    doc = getattr(p, "document", None)
-    if isinstance(doc, dict):
-        return doc
-    return p.model_dump(mode="json")
-
-
-def effective_config(scenario, seed: int) -> dict:
-    """The scenario as written, made self-contained: effective policies inline, the seed used.
-
-    Agents on a built-in policy type keep it (those types have engine-level quirks an inline
-    copy would lose); every other agent gets ``policy: {type: Inline, decision_trees: doc}``.
-    """
-    cfg = copy.deepcopy(scenario.model_dump(mode="json", by_alias=True, exclude_none=True))
-    if isinstance(cfg.get("simulation"), dict):
-        for key in ("seed", "ticks_per_day", "num_days"):   # a full dump carries both forms
-            cfg.pop(key, None)
-        cfg["simulation"]["rng_seed"] = seed
-    else:
-        cfg["seed"] = seed
-    cfg["compat"] = scenario.profile
-    policies = scenario.agent_policies or {}
-    for agent in cfg.get("agents", []):
-        aid = agent.get("id")
-        pol = agent.get("policy")
-        builtin = ("policy_id" not in agent or agent.get("policy_id") is None) and (
-            pol is None or (isinstance(pol, dict) and pol.get("type") in BUILTIN_POLICY_TYPES))
-        if builtin or aid not in policies:
-            continue
-        agent.pop("policy_id", None)
-        agent.pop("policy_params", None)
-        agent["policy"] = {"type": "Inline", "decision_trees": _policy_document(policies[aid])}
-    cfg.pop("policies", None)
-    if scenario.payments is not None:
-        # a payments table is read again from where this scenario found it
-        from ..config.payments import resolve_path
-        spec = cfg["payments"] if isinstance(cfg["payments"], dict) else {}
-        where = resolve_path(scenario.payments.path, scenario.base_dir).resolve()
-        cfg["payments"] = {**spec, "path": str(where)}
-    return cfg
-
-
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def parse_keep(keep) -> tuple[str, ...]:
-    """Normalise ``keep`` (None = everything; a comma string or an iterable of part names).
-
-    >>> parse_keep("events,states")
-    ('events', 'states')
-    """
-    if keep is None:
-        return STORED_PARTS
-    parts = keep.split(",") if isinstance(keep, str) else list(keep)
-    parts = [p.strip() for p in parts if p and p.strip()]
-    bad = [p for p in parts if p not in STORED_PARTS]
-    if bad:
-        raise StoreError(f"keep: unknown part {bad[0]!r}; choose from {', '.join(STORED_PARTS)}")
-    return tuple(p for p in STORED_PARTS if p in parts)
 
 
 # Payment attributes read per touched payment (one C call each); derived columns in SQL.
@@ -302,7 +212,7 @@ class RunWriter:
         }
         snaps = []
         for aid in sorted((sc.agent_policies or {})):
-            doc = canonical_json(_policy_document(sc.agent_policies[aid]))
+            doc = canonical_json(policy_document(sc.agent_policies[aid]))
             snaps.append((self.run_id, aid, 0, 0, sha256(doc), doc, "init"))
         self.store._transaction(lambda: self._insert_start(con, row, int(sim.seed), snaps))
 
@@ -597,7 +507,7 @@ class RunWriter:
 
     def policy_changed(self, sim, agent_id: str, document: Any) -> None:
         """Record a policy replaced during the run (``manual`` snapshot at the current tick)."""
-        doc = canonical_json(_policy_document(document))
+        doc = canonical_json(policy_document(document))
         tick = sim.current_tick
         con = self.store.connection
         self.store._transaction(lambda: insert(con, POLICY_SNAPSHOTS, {
