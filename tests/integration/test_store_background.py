@@ -20,22 +20,30 @@ def _sim(store, **kwargs):
         return psl.Simulation(psl.data.scenario_path(CRISIS), store=store, **kwargs)
 
 
-def test_the_next_ticks_run_while_a_flush_is_committed(monkeypatch):
-    """The commit of day 0 (flushed after tick 99) waits until tick 101 has run: with a
-    flush committed on the run's own thread, tick 101 could never run first."""
-    ticks_seen_by_commit = []
-    tick_101_done = threading.Event()
+def _hold_commit(monkeypatch, flushed_to: int, until_tick: int):
+    """Hold the commit of the flush that ends at tick ``flushed_to`` until tick ``until_tick``
+    has run (20 s at most). Returns the listener to add to the run and a list that gets
+    whether that tick had run."""
+    reached = threading.Event()
+    seen: list[bool] = []
     real = writer_mod._insert_transactions
 
     def slow(con, run_id, tpd, last_tick, data):
-        if last_tick == 99:
-            ticks_seen_by_commit.append(tick_101_done.wait(timeout=20))
+        if last_tick == flushed_to:
+            seen.append(reached.wait(timeout=20))
         return real(con, run_id, tpd, last_tick, data)
 
     monkeypatch.setattr(writer_mod, "_insert_transactions", slow)
+    return (lambda rec: rec.tick == until_tick and reached.set()), seen
+
+
+def test_the_next_ticks_run_while_a_flush_is_committed(monkeypatch):
+    """The commit of day 0 (flushed after tick 99) waits until tick 101 has run: with a
+    flush committed on the run's own thread, tick 101 could never run first."""
+    listener, ticks_seen_by_commit = _hold_commit(monkeypatch, 99, 101)
     with psl.Store() as store:
         sim = _sim(store)
-        sim.add_listener(lambda rec: rec.tick == 101 and tick_101_done.set())
+        sim.add_listener(listener)
         sim.run(ticks=150)
         assert ticks_seen_by_commit == [True]
         row = store.run(sim.run_id)            # step()/run() returned: everything committed
@@ -47,19 +55,10 @@ def test_ticks_run_on_while_several_flushes_wait_for_the_writer_thread(monkeypat
     """With the first commit held up, the run hands over MAX_IN_FLIGHT flushes (after ticks
     9, 19, 29) and goes on to tick 35 before it waits for the oldest."""
     assert writer_mod.MAX_IN_FLIGHT == 3
-    tick_35_done = threading.Event()
-    first_commit_saw_tick_35 = []
-    real = writer_mod._insert_transactions
-
-    def slow(con, run_id, tpd, last_tick, data):
-        if last_tick == 9:
-            first_commit_saw_tick_35.append(tick_35_done.wait(timeout=20))
-        return real(con, run_id, tpd, last_tick, data)
-
-    monkeypatch.setattr(writer_mod, "_insert_transactions", slow)
+    listener, first_commit_saw_tick_35 = _hold_commit(monkeypatch, 9, 35)
     with psl.Store() as store:
         sim = _sim(store, flush_every=10)
-        sim.add_listener(lambda rec: rec.tick == 35 and tick_35_done.set())
+        sim.add_listener(listener)
         sim.run(ticks=50)
         assert first_commit_saw_tick_35 == [True]
         assert store.run(sim.run_id)["ticks_run"] == 50
