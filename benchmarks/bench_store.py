@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -191,8 +192,8 @@ def _median(results: list[dict]) -> dict:
     out = dict(results[0])
     for key, value in results[0].items():
         if isinstance(value, float):
-            values = sorted(r[key] for r in results)
-            out[key] = max(values) if key == "peak_rss_mib" else values[len(values) // 2]
+            values = [r[key] for r in results]
+            out[key] = max(values) if key == "peak_rss_mib" else statistics.median(values)
     return out
 
 

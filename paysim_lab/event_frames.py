@@ -32,15 +32,27 @@ def int64(values: np.ndarray) -> pd.arrays.IntegerArray:
     return pd.arrays.IntegerArray(values, np.zeros(len(values), dtype=bool))
 
 
+_INT64 = (-2**63, 2**63 - 1)
+
+
 def int_column(values: list) -> tuple[np.ndarray, np.ndarray]:
-    """(int64 data, missing mask) of a list of ints, with None (or any non-int) as missing."""
-    kinds = set(map(type, values))
-    if kinds <= {int}:
-        return np.array(values, dtype=np.int64), np.zeros(len(values), dtype=bool)
-    mask = np.fromiter((type(v) is not int for v in values), dtype=bool, count=len(values))
-    data = np.fromiter((v if type(v) is int else 0 for v in values), dtype=np.int64,
+    """(int64 data, missing mask) of a list of ints, with None, any non-int and an int
+    beyond 64 bits as missing (such a value is kept exactly only where the whole event is).
+
+    >>> data, mask = int_column([5, None, 2**64])
+    >>> data.tolist(), mask.tolist()
+    ([5, 0, 0], [False, True, True])
+    """
+    if set(map(type, values)) <= {int}:
+        try:
+            return np.array(values, dtype=np.int64), np.zeros(len(values), dtype=bool)
+        except OverflowError:
+            pass
+    lo, hi = _INT64
+    given = [type(v) is int and lo <= v <= hi for v in values]
+    data = np.fromiter((v if ok else 0 for v, ok in zip(values, given)), dtype=np.int64,
                        count=len(values))
-    return data, mask
+    return data, ~np.array(given, dtype=bool)
 
 
 def _objects(values: list) -> np.ndarray:

@@ -38,8 +38,6 @@ from .writer import RunWriter
 __all__ = ["Store", "CHECKPOINT_THRESHOLD", "DEFAULT_MEMORY_LIMIT"]
 
 
-
-
 def _reads(method):
     """DuckDB's own errors while reading (a damaged or truncated file) as the one-line
     StoreError of :func:`_duckdb_error`, for the Python API and the CLI alike."""
@@ -293,7 +291,7 @@ class Store:
         """Start recording ``sim`` (called by ``Simulation(..., store=store)``).
 
         ``flush_every``, ``keep`` and ``max_buffered_events`` default to the store's;
-        ``options`` go to :class:`RunWriter` (``max_buffered_events``).
+        ``options`` go to :class:`RunWriter`.
         """
         if self.read_only:
             raise StoreError(f"{self.path}: opened read-only; open Store(path) to record runs")

@@ -159,37 +159,33 @@ class QueueSpells:
             self._check_states(world)
 
     def _feed_queues(self, world, tick: int, dirty: dict | None) -> None:
-        queues = self._queues
         for a in world.agent_list:
-            q1 = a.queue1
-            key = ("queue1", a.id)
-            q = queues.get(key)
-            if q is None:
-                if not q1:
-                    continue
-                q = queues[key] = _Queue()
-            if self._same("queue1", q, tick, q1, dirty, key):
-                continue
-            objs = list(q1)
-            self._update("queue1", q, tick, objs, list(map(_TX_ID, objs)), [a.id] * len(objs),
-                         *self._states_of(objs, dirty, key))
-            if not objs:
-                del queues[key]
+            self._feed_queue("queue1", ("queue1", a.id), a.queue1, tick, dirty, a.id)
         q2 = world.queue2
         waiting = list(compress(q2, map(eq, map(_LOCATION, q2), repeat(IN_QUEUE2))))
-        q = queues.get(_RTGS)
+        ids = self._feed_queue("rtgs", _RTGS, waiting, tick, dirty)
+        if ids is not None:
+            self._rtgs_ids = ids
+
+    def _feed_queue(self, kind: str, key, objs: list, tick: int, dirty: dict | None,
+                    owner: str | None = None) -> list[str] | None:
+        """One queue's payments after ``tick`` (``owner``: the bank of a Queue 1; Queue 2's
+        rows belong to each payment's sender). Its new ids when its contents changed."""
+        queues = self._queues
+        q = queues.get(key)
         if q is None:
-            if not waiting:
-                return
-            q = queues[_RTGS] = _Queue()
-        if self._same("rtgs", q, tick, waiting, dirty, _RTGS):
-            return
-        ids = list(map(_TX_ID, waiting))
-        self._update("rtgs", q, tick, waiting, ids, list(map(_SENDER, waiting)),
-                     *self._states_of(waiting, dirty, _RTGS))
-        self._rtgs_ids = ids
-        if not waiting:
-            del queues[_RTGS]
+            if not objs:
+                return None
+            q = queues[key] = _Queue()
+        if self._same(kind, q, tick, objs, dirty, key):
+            return None
+        objs = list(objs)
+        ids = list(map(_TX_ID, objs))
+        owners = [owner] * len(objs) if owner is not None else list(map(_SENDER, objs))
+        self._update(kind, q, tick, objs, ids, owners, *self._states_of(objs, dirty, key))
+        if not objs:
+            del queues[key]
+        return ids
 
     def _check_states(self, world) -> None:
         """AssertionError unless the states kept are every queued payment's current state."""

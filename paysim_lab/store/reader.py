@@ -149,21 +149,20 @@ def event_dicts_for(con, run_id: str, lo: int, hi: int) -> Iterator[dict]:
             yield d
 
 
+# A tick's queue rows in the order the live run lists them: each bank's Queue 1, then Queue 2.
+_QUEUE_ORDER = ("ORDER BY tick, CASE queue_type WHEN 'queue1' THEN 0 ELSE 1 END, "
+                "CASE queue_type WHEN 'queue1' THEN agent_id END, position")
 # Queue snapshot rows of one run and tick range, from the spells overlapping the range (the
 # positions of a tick depend only on the spells open at that tick, all of which overlap it).
 _QUEUE_RANGE_SQL = (
     f"SELECT tick, {', '.join(QUEUE_COLUMNS)} FROM ("
     + queue_snapshot_sql("(SELECT * FROM queue_spells WHERE simulation_id = $rid "
                          "AND from_tick <= $hi AND to_tick > $lo)")
-    + ") WHERE tick BETWEEN $lo AND $hi "
-    "ORDER BY tick, CASE queue_type WHEN 'queue1' THEN 0 ELSE 1 END, "
-    "CASE queue_type WHEN 'queue1' THEN agent_id END, position")
+    + f") WHERE tick BETWEEN $lo AND $hi {_QUEUE_ORDER}")
 # The same from the table of a store older than version 4 (read as it is, read-only).
 _QUEUE_TABLE_SQL = (
     f"SELECT tick, {', '.join(QUEUE_COLUMNS)} FROM tick_queue_snapshots "
-    "WHERE simulation_id = $rid AND tick BETWEEN $lo AND $hi "
-    "ORDER BY tick, CASE queue_type WHEN 'queue1' THEN 0 ELSE 1 END, "
-    "CASE queue_type WHEN 'queue1' THEN agent_id END, position")
+    f"WHERE simulation_id = $rid AND tick BETWEEN $lo AND $hi {_QUEUE_ORDER}")
 
 
 def queue_rows_sql(con) -> str:

@@ -22,7 +22,7 @@ from typing import Iterable
 import numpy as np
 import pyarrow as pa
 
-from ..event_frames import AGENT_FIELD, AMOUNT_FIELD, TX_FIELD
+from ..event_frames import AGENT_FIELD, AMOUNT_FIELD, TX_FIELD, int_column
 from ..event_json import json_column
 from ..eventlog import EventLog, int_array
 
@@ -35,7 +35,6 @@ TX_LIST_FIELDS = ("tx_ids", "child_ids", "source_transactions")
 # a text column holding any of them is encoded in Python instead.
 _ODD_CHARS = tuple("\x0b\x0e\x0f\x1a\x1b\x1c\x1d\x1e\x1f")
 _NONE = type(None)
-_INT64 = (-2**63, 2**63 - 1)
 
 
 def _plain_text(values: Iterable[str | None]) -> bool:
@@ -128,9 +127,8 @@ def _type_columns(tc, a: int, b: int, prefix: str) -> tuple[dict[str, pa.Array],
         exprs["amount"] = f"{prefix}f{tc.names.index(mf)}"
     else:
         # (an amount beyond 64 bits is kept exactly in details only)
-        cols[prefix + "amount"] = pa.array([v if type(v) is int and _INT64[0] <= v <= _INT64[1]
-                                            else None for v in tc.field(mf)[a:b]],
-                                           type=pa.int64())
+        data, missing = int_column(tc.field(mf)[a:b])
+        cols[prefix + "amount"] = pa.array(data, type=pa.int64(), mask=missing)
         exprs["amount"] = prefix + "amount"
     exprs["details"] = _details_sql(tc.names, native, prefix)
     return cols, exprs

@@ -16,8 +16,7 @@ from ..errors import StoreError
 #: ``PAYSIM_DUCKDB_MEMORY_LIMIT``) says otherwise; DuckDB's own default is 80% of the
 #: machine's memory. Replaying or querying a large store spills to disk instead.
 DEFAULT_MEMORY_LIMIT = "1GB"
-_SIZE = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*",
-                           re.IGNORECASE)
+_SIZE = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*", re.IGNORECASE)
 # "md:NAME", "motherduck:", "s3://...", "http://...": DuckDB would contact a service or
 # download an extension. A store is a local file.
 NOT_A_FILE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:(?![\\/])|^[A-Za-z][A-Za-z0-9+.\-]*://")

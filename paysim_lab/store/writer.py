@@ -75,6 +75,7 @@ def _share_the_interpreter(on: bool) -> None:
             if _switch_users == 0:
                 sys.setswitchinterval(_switch_saved)
 
+
 def arrow_table(table: Table, columns: dict[str, list]) -> pa.Table | None:
     """An Arrow table with ``table``'s column types (columns absent from ``columns`` omitted);
     None when there are no rows."""
@@ -255,9 +256,11 @@ class RunWriter:
             st["day"].extend([d] * n_banks)
             for n in AGENT_STATE_COLUMNS:
                 st[n].extend(states[n])
-        rtgs_ids, queue1 = self._queue_contents(record)
+        self._feed_queues(record)
         eod = record.summary["is_end_of_day"]
-        self._days.feed(record, states, log, lo, hi, rtgs_ids, queue1 if eod else None)
+        # each bank's Queue 1 is only needed for the day's closing rows
+        self._days.feed(record, states, log, lo, hi, self._spells.rtgs_ids(),
+                        self._spells.queue1_ids() if eod else None)
         self._ticks += 1
         if eod or (self.flush_every is not None and self._ticks >= self.flush_every) or \
                 hi - self._events_lo >= self.max_buffered_events:
@@ -273,11 +276,11 @@ class RunWriter:
         rows.dict_records_log(list(rec.events), self._own_log)
         return self._own_log, lo, self._own_log.end
 
-    def _queue_contents(self, rec: TickRecord) -> tuple[list[str], dict[str, list[str]]]:
-        """Queue 2 ids and Queue 1 ids per bank after the tick, fed to the spell tracker
-        (queued ticks per payment; spells when queues are kept). From the record's queue rows
-        when it carries them (rows built by the verbose log, records built by hand), else
-        from the engine (whose state is this tick's end state while the run is live)."""
+    def _feed_queues(self, rec: TickRecord) -> None:
+        """Feed the queues after the tick to the spell tracker (queue contents, queued ticks
+        per payment; spells when queues are kept). From the record's queue rows when it
+        carries them (rows built by the verbose log, records built by hand), else from the
+        engine (whose state is this tick's end state while the run is live)."""
         spells = self._spells
         q = rec.queues
         if isinstance(q, QueueRows):
@@ -286,7 +289,6 @@ class RunWriter:
             spells.feed_columns({c: [r[c] for r in q] for c in QUEUE_COLUMNS}, rec.tick)
         else:
             spells.feed_world(self.sim.world, rec.tick)
-        return spells.rtgs_ids(), spells.queue1_ids()
 
     # ------------------------------------------------------------------ flush
     @property
@@ -304,13 +306,6 @@ class RunWriter:
         flight)."""
         try:
             self._hand_over()
-        except BaseException:
-            try:
-                self._wait()        # nothing stays in flight; the first error is raised
-            except BaseException:
-                pass
-            raise
-        else:
             self._wait()
         finally:
             self._share(False)
@@ -319,21 +314,26 @@ class RunWriter:
         """Build the buffered ticks' Arrow batches here, then let the store's writer thread
         commit them while the next ticks run. At most MAX_IN_FLIGHT flushes are in flight
         (the oldest is waited for beyond that); the error of one that failed is raised at
-        the first flush point after it is known, and no later flush commits."""
+        the first flush point after it is known, and no later flush commits. Nothing stays
+        in flight when this raises (the flushes before may still commit)."""
         if not self._ticks:
             return
+        try:
+            self._submit()
+        except BaseException:
+            try:
+                self._wait()
+            except BaseException:
+                pass                # superseded by the error being raised
+            raise
+
+    def _submit(self) -> None:
         ticks = self._ticks_handed + self._ticks
         try:
             batch = self._build()
+        except StoreError:
+            raise
         except Exception as exc:
-            # nothing stays in flight when this raises: the previous flush may still commit
-            # (its own error, if any, is superseded by this one)
-            try:
-                self._wait()
-            except Exception:
-                pass
-            if isinstance(exc, StoreError):
-                raise
             # e.g. a value beyond the store's 64-bit columns
             raise StoreError(f"{self.store.path}: write failed: {exc}") from exc
         last_tick = max(self.sim.world.tick - 1, 0)
@@ -427,21 +427,17 @@ class RunWriter:
                         "layer": cols[6], "balance_before": cols[7],
                         "posted_collateral_before": cols[8], "posted_collateral_after": cols[9],
                         "available_capacity_after": cols[10]})))
-        parts = []
+        columns = [(TICK_SUMMARIES, self._summaries), (DAILY_AGENT_METRICS, self._days.rows),
+                   (AGENT_QUEUE_SNAPSHOTS, self._days.queues)]
         if self.keeps("states"):
-            parts.append((TICK_AGENT_STATES, self._states))
+            columns.append((TICK_AGENT_STATES, self._states))
         touched.update(self._spells.touched())   # queued payments: their queued ticks grew
         spells = self._spells.take()
         if self.keeps("queues"):
             spells["simulation_id"] = [rid] * len(spells["tx_id"])
-            parts.append((QUEUE_SPELLS, spells))
-        parts.append((TICK_SUMMARIES, self._summaries))
-        for table, columns in parts:
-            batch.append((table, arrow_table(table, columns)))
+            columns.append((QUEUE_SPELLS, spells))
+        batch.extend((table, arrow_table(table, cols)) for table, cols in columns)
         batch.append(("transactions", self._transaction_table(touched)))
-        for table, columns in ((DAILY_AGENT_METRICS, self._days.rows),
-                               (AGENT_QUEUE_SNAPSHOTS, self._days.queues)):
-            batch.append((table, arrow_table(table, columns)))
         return [(table, data) for table, data in batch if data is not None]
 
     def _transaction_table(self, touched: set[str]) -> pa.Table | None:

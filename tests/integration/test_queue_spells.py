@@ -11,10 +11,9 @@ import yaml
 
 import paysim_lab as psl
 from paysim_lab.records import QUEUE_COLUMNS
-from paysim_lab.store.migrations import create_schema
 from paysim_lab.store.queue_spells import QueueSpells
 from paysim_lab.store.schema import SCHEMA_VERSION
-from storekit import collect, stored_rows
+from storekit import collect, old_store, stored_rows
 
 CRISIS = "advanced_policy_crisis"
 def crisis(**top) -> psl.Scenario:
@@ -219,12 +218,7 @@ def test_tracker_keys_survivors_and_re_sorts():
 
 
 def _v3_store(path, rows) -> None:
-    con = duckdb.connect(str(path))
-    create_schema(con, 3)
-    con.execute("INSERT INTO simulations (simulation_id, config_file, config_hash, config_json, "
-                "rng_seed, ticks_per_day, num_days, num_agents, status, started_at, ticks_run, "
-                "total_ticks, scenario_name, run_number) VALUES ('r3', '<dict>', 'h', '{}', 7, "
-                "10, 1, 2, 'completed', now(), 3, 10, 'old', 1)")
+    con = old_store(path, 3, "r3", ticks_run=3)
     con.executemany("INSERT INTO tick_queue_snapshots VALUES "
                     "('r3', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     con.close()

@@ -10,6 +10,7 @@ import paysim_lab as psl
 from paysim_lab.errors import StoreError
 from paysim_lab.store.migrations import create_schema, current_version
 from paysim_lab.store.schema import SCHEMA_VERSION, TABLES, VIEWS
+from storekit import old_store
 
 
 def _tables(con) -> set[str]:
@@ -150,12 +151,7 @@ def _constraints(con, table: str) -> int:
 
 def test_version_2_store_keeps_its_runs_and_loses_only_key_constraints(tmp_path):
     path = tmp_path / "v2.duckdb"
-    con = duckdb.connect(str(path))
-    create_schema(con, 2)
-    con.execute("INSERT INTO simulations (simulation_id, config_file, config_hash, config_json, "
-                "rng_seed, ticks_per_day, num_days, num_agents, status, started_at, ticks_run, "
-                "total_ticks, scenario_name, run_number) VALUES ('r2', '<dict>', 'h', '{}', 7, "
-                "10, 1, 2, 'completed', now(), 1, 10, 'old', 1)")
+    con = old_store(path, 2, "r2")
     con.execute("INSERT INTO simulation_events VALUES ('r2', 0, 'r2:0', 0, 0, 'QueuedRtgs', "
                 "'A', 'tx_1', NULL, '{\"sender_id\":\"A\",\"tx_id\":\"tx_1\"}')")
     con.execute("INSERT INTO tick_summaries VALUES ('r2', 0, 0, 1, 0, 0, 0, 1, 0, false)")
@@ -186,8 +182,7 @@ def test_check_reports_duplicate_keys_of_append_only_tables():
 def test_version_4_transactions_keep_their_rows_and_lose_the_key_constraint(tmp_path):
     """Migration 5: a flush replaces its payments' rows; the key is checked, not enforced."""
     path = tmp_path / "v4.duckdb"
-    con = duckdb.connect(str(path))
-    create_schema(con, 4)
+    con = old_store(path, 4)
     con.execute("INSERT INTO transactions (simulation_id, tx_id, amount, status) VALUES "
                 "('r', 'tx_1', 5, 'settled'), ('r', 'tx_2', 7, 'pending')")
     with pytest.raises(duckdb.ConstraintException):
@@ -206,8 +201,7 @@ def test_version_4_transactions_keep_their_rows_and_lose_the_key_constraint(tmp_
 def test_version_5_events_keep_their_event_ids_which_are_computed_from_then_on(tmp_path):
     """Migration 6: event_id (run id ':' seq) is a generated column, no longer stored."""
     path = tmp_path / "v5.duckdb"
-    con = duckdb.connect(str(path))
-    create_schema(con, 5)
+    con = old_store(path, 5)
     con.execute("INSERT INTO simulation_events VALUES ('r5', 0, 'r5:0', 0, 0, 'QueuedRtgs', "
                 "'A', 'tx_1', NULL, '{\"sender_id\":\"A\",\"tx_id\":\"tx_1\"}'), "
                 "('r5', 1, 'r5:1', 0, 0, 'EndOfDay', NULL, NULL, NULL, '{}')")
