@@ -770,6 +770,8 @@ class Scenario(Block):
     _agent_policies: Any = PrivateAttr(default=None)
     _load_warnings: tuple = PrivateAttr(default=())
     _payment_feed: Any = PrivateAttr(default=None)
+    # a table given as a DataFrame (config.memory_payments): carried into rebuilt scenarios
+    _memory_payments: Any = PrivateAttr(default=None)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -826,7 +828,8 @@ class Scenario(Block):
         ``agents.BANK_A.policy.parameters.urgency_threshold``) to new values.
 
         The result is loaded and validated like a file; it keeps this scenario's name, profile
-        and policy folder. A path that does not exist in the scenario (a typo) raises a
+        and policy folder, and the payments table given to ``from_payments`` as a DataFrame
+        (checked again against the new banks and run length). A path that does not exist in the scenario (a typo) raises a
         ScenarioError naming it; so does a value the scenario rejects.
 
         >>> import paysim_lab as psl
@@ -852,6 +855,8 @@ class Scenario(Block):
             warnings.simplefilter("always")
             out = load_scenario(doc, compat=self.profile, base_dir=self.base_dir,
                                 allowed_policy_dirs=self._allowed_policy_dirs)
+            if self._memory_payments is not None:
+                self._memory_payments.attach(out)
         texts = [str(w.message) for w in caught if issubclass(w.category, ScenarioWarning)]
         for path in changes:
             problem = _unknown_key_problem(texts, doc, path)

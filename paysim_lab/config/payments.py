@@ -572,9 +572,13 @@ def scenario_from_payments(payments, banks, *, ticks_per_day, num_days, rng_seed
         where = resolve_path(os.fspath(payments), base_dir).absolute().parent
         return load_scenario(doc, compat=compat, base_dir=base_dir,
                              allowed_policy_dirs=[where])
+    from .memory_payments import LABEL, MemoryPayments
     scenario = load_scenario(doc, compat=compat, base_dir=base_dir)
     sim = scenario.simulation
-    scenario._payment_feed = payment_feed(
-        payments, [a.id for a in scenario.agents], ticks_per_day=sim.ticks_per_day,
-        num_days=sim.num_days, source="<payments DataFrame>", clock=clock)
+    banks = [a.id for a in scenario.agents]
+    feed = payment_feed(payments, banks, ticks_per_day=sim.ticks_per_day,
+                        num_days=sim.num_days, source=LABEL, clock=clock)
+    scenario._payment_feed = feed
+    scenario._memory_payments = MemoryPayments(feed, banks, sim.ticks_per_day, sim.num_days,
+                                               clock)
     return scenario

@@ -50,6 +50,7 @@ class Base:
     source: str = "<dict>"
     warnings: tuple[str, ...] = ()   # the scenario's own load warnings, without the source
     allowed_dirs: tuple | None = None  # the scenario's allowed_policy_dirs (files it may read)
+    memory_payments: Any = None        # a payments DataFrame's table (config.memory_payments)
 
 
 def load_base(scenario) -> Base:
@@ -62,7 +63,8 @@ def load_base(scenario) -> Base:
                 agent_ids=tuple(a.id for a in sc.agents), policies=sc.agent_policies,
                 seed=sc.simulation.rng_seed, source=sc.source,
                 warnings=tuple(_without_source(t, sc.source) for t in sc.load_warnings),
-                allowed_dirs=_as_tuple(sc._allowed_policy_dirs))
+                allowed_dirs=_as_tuple(sc._allowed_policy_dirs),
+                memory_payments=sc._memory_payments)
 
 
 def _as_tuple(dirs) -> tuple | None:
@@ -113,6 +115,8 @@ def prepare(base: Base, assignments: Mapping[str, Any]):
         try:
             sc = load_scenario(doc, compat=base.profile, base_dir=base.base_dir,
                                allowed_policy_dirs=base.allowed_dirs)
+            if base.memory_payments is not None:
+                base.memory_payments.attach(sc)
             # resolve and validate the policies here, once: the resolved documents travel
             # with the pickled scenario, so workers do not redo it for every task
             sc.agent_policies

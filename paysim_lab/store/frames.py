@@ -124,12 +124,10 @@ class StoredRun:
     def scenario(self):
         """The stored configuration loaded as a :class:`paysim_lab.Scenario` (on first use)."""
         if self._scenario is None:
-            from ..config import load_scenario
-            from ..config.payments import stored_table_dirs
             doc = json.loads(self._config_json)
             if self.scenario_name and isinstance(doc, dict):
                 doc.setdefault("name", self.scenario_name)     # keep the run's name
-            self._scenario = load_scenario(doc, allowed_policy_dirs=stored_table_dirs(doc))
+            self._scenario = reader.stored_scenario(self.store.connection, self.run_id, doc)
         return self._scenario
 
     @property

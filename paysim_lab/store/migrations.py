@@ -31,15 +31,18 @@ History:
 6. ``simulation_events.event_id`` becomes a generated column (run id, ':', seq), computed when
    read: the same values, without storing a unique text per event (a third of the events'
    write cost and of their size on disk).
+7. ``run_payments``: the payments table of a run whose scenario was given one as a DataFrame
+   (``Scenario.from_payments``), which its ``config_json`` cannot name; ``verify`` and a stored
+   run's scenario read it back. Runs stored before have no rows there.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from ..errors import StoreError
-from .schema import (LEGACY_INDEXES, QUEUE_SPELLS, REPLACED_TABLES, SCHEMA_VERSION,
-                     SIMULATION_EVENTS, TABLES, TABLES_BY_NAME, UNENFORCED_SINCE,
-                     UNENFORCED_SINCE_V3, VIEWS)
+from .schema import (ADDED_TABLES, LEGACY_INDEXES, QUEUE_SPELLS, REPLACED_TABLES,
+                     RUN_PAYMENTS, SCHEMA_VERSION, SIMULATION_EVENTS, TABLES, TABLES_BY_NAME,
+                     UNENFORCED_SINCE, UNENFORCED_SINCE_V3, VIEWS)
 
 # The stored columns of the events table (event_id is computed since version 6).
 _EVENT_COLUMNS = ", ".join(c for c in SIMULATION_EVENTS.column_names if c != "event_id")
@@ -110,6 +113,9 @@ MIGRATIONS: tuple[Migration, ...] = (
             f"SELECT {_EVENT_COLUMNS} FROM simulation_events",
             "DROP TABLE simulation_events",
             "ALTER TABLE simulation_events__v6 RENAME TO simulation_events")),
+    Migration(
+        7, "payments tables given as DataFrames stored with their runs (run_payments)",
+        statements=(RUN_PAYMENTS.ddl(),)),
 )
 
 assert MIGRATIONS[-1].version == SCHEMA_VERSION
@@ -122,7 +128,10 @@ def _added_after(version: int) -> set[tuple[str, str]]:
 def tables_at(version: int) -> list:
     """The tables of the schema as it was at ``version`` (current declarations)."""
     out = []
+    added = {t.name: since for t, since in ADDED_TABLES}
     for table in TABLES:
+        if version < added.get(table.name, 1):
+            continue
         for old, new, since in REPLACED_TABLES:
             if table is new and version < since:
                 table = old

@@ -278,19 +278,38 @@ class VerifyResult:
         return self.ok
 
 
+def stored_scenario(con, run_id: str, doc):
+    """A stored run's configuration (``config_json`` parsed) loaded as a Scenario, with the
+    payments table the run stored in ``run_payments`` when its scenario had one in memory."""
+    from ..config import load_scenario
+    from ..config.memory_payments import LABEL, MemoryPayments, stored_feed
+    from ..config.payments import stored_table_dirs
+    from .migrations import existing_tables
+    sc = load_scenario(doc, allowed_policy_dirs=stored_table_dirs(doc))
+    if sc.payments is not None or "run_payments" not in existing_tables(con):
+        return sc
+    frame = con.execute("SELECT sender, receiver, amount, arrival_tick, deadline_tick, "
+                        "priority, divisible, payment_id FROM run_payments "
+                        "WHERE simulation_id = ? ORDER BY row", [run_id]).df()
+    if len(frame):
+        banks = [a.id for a in sc.agents]
+        sim = sc.simulation
+        feed = stored_feed(frame, banks, sim.ticks_per_day, sim.num_days,
+                           f"{LABEL} stored with run {run_id}")
+        MemoryPayments(feed, banks, sim.ticks_per_day, sim.num_days).attach(sc)
+    return sc
+
+
 def verify(con, run_id: str) -> VerifyResult:
     """Re-run the stored configuration and compare its event stream with the stored one.
 
     Policies replaced during the run (``manual`` snapshots) are replaced at the same ticks.
     """
-    from ..config import load_scenario
-    from ..config.payments import stored_table_dirs
     from ..simulation import Simulation
     row = run_row(con, run_id)
     require_part(con, run_id, "events", "verify")
     ticks = row["ticks_run"] or 0
-    doc = json.loads(row["config_json"])
-    sc = load_scenario(doc, allowed_policy_dirs=stored_table_dirs(doc))
+    sc = stored_scenario(con, run_id, json.loads(row["config_json"]))
     sim = Simulation(sc, seed=row["rng_seed"])
     # policies replaced during the run are replaced again at the same tick
     changes = con.execute("SELECT snapshot_tick, agent_id, policy_json FROM policy_snapshots "

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ..records import AGENT_STATE_COLUMNS
 
 #: Version of the schema this package writes. Older stores are migrated on open.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 @dataclass(frozen=True)
@@ -155,13 +155,22 @@ SIMULATION_CHECKPOINTS = _t("simulation_checkpoints", """
     description VARCHAR, created_by VARCHAR, num_agents BIGINT, num_transactions BIGINT,
     total_size_bytes BIGINT""", "checkpoint_id")
 
+#: The payments table of a run whose scenario was given one as a DataFrame (version 7): such a
+#: table is not named by the run's ``config_json``, so re-running the run (``verify``, a stored
+#: run's ``scenario``) reads it here. One row per payment in arrival order (``row``); NULL
+#: deadline, priority or id where the table gave none. Runs reading a file store no rows.
+RUN_PAYMENTS = _t("run_payments", """
+    simulation_id VARCHAR, row BIGINT, sender VARCHAR, receiver VARCHAR, amount BIGINT,
+    arrival_tick BIGINT, deadline_tick BIGINT, priority BIGINT, divisible BOOLEAN,
+    payment_id VARCHAR""", "simulation_id, row", enforced=False)
+
 SCHEMA_MIGRATIONS = _t("schema_migrations", """
     version INTEGER, applied_at TIMESTAMP, description VARCHAR""", "version")
 
 TABLES: tuple[Table, ...] = (
     SIMULATIONS, SIMULATION_EVENTS, AGENT_STATE_REGISTERS, COLLATERAL_EVENTS, TRANSACTIONS,
     DAILY_AGENT_METRICS, AGENT_QUEUE_SNAPSHOTS, TICK_AGENT_STATES, QUEUE_SPELLS,
-    TICK_SUMMARIES, POLICY_SNAPSHOTS, SIMULATION_CHECKPOINTS, SCHEMA_MIGRATIONS,
+    TICK_SUMMARIES, POLICY_SNAPSHOTS, SIMULATION_CHECKPOINTS, RUN_PAYMENTS, SCHEMA_MIGRATIONS,
 )
 TABLES_BY_NAME = {t.name: t for t in TABLES}
 
@@ -180,6 +189,9 @@ UNENFORCED_SINCE_V3 = ("simulation_events", "agent_state_registers", "collateral
 #: for the append-only tables; version 5 for ``transactions`` (a flush deletes the rows of the
 #: payments it stores again, then appends their current state).
 UNENFORCED_SINCE = {**{name: 3 for name in UNENFORCED_SINCE_V3}, TRANSACTIONS.name: 5}
+
+#: Tables added after version 1, with the version that added them.
+ADDED_TABLES = ((RUN_PAYMENTS, 7),)
 
 #: Tables of older schema versions, with the version that replaced them.
 REPLACED_TABLES = ((TICK_QUEUE_SNAPSHOTS, QUEUE_SPELLS, 4),)

@@ -23,6 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from ..config.memory_payments import payment_columns
 from ..engine.state import IN_QUEUE1, IN_QUEUE2, OVERDUE, SETTLED
 from ..eventlog import EventLog
 from ..errors import StoreError
@@ -35,8 +36,8 @@ from .queue_spells import QueueSpells
 from .run_options import (check_max_buffered_events, effective_config, parse_keep,
                           policy_document, sha256)
 from .schema import (AGENT_QUEUE_SNAPSHOTS, AGENT_STATE_REGISTERS, COLLATERAL_EVENTS,
-                     DAILY_AGENT_METRICS, POLICY_SNAPSHOTS, QUEUE_SPELLS, TICK_AGENT_STATES,
-                     TICK_SUMMARIES, Table)
+                     DAILY_AGENT_METRICS, POLICY_SNAPSHOTS, QUEUE_SPELLS, RUN_PAYMENTS,
+                     TICK_AGENT_STATES, TICK_SUMMARIES, Table)
 
 _ARROW_TYPES = {"BIGINT": pa.int64(), "UBIGINT": pa.uint64(), "INTEGER": pa.int32(),
                 "DOUBLE": pa.float64(), "VARCHAR": pa.string(), "BOOLEAN": pa.bool_()}
@@ -215,9 +216,17 @@ class RunWriter:
         for aid in sorted((sc.agent_policies or {})):
             doc = canonical_json(policy_document(sc.agent_policies[aid]))
             snaps.append((self.run_id, aid, 0, 0, sha256(doc), doc, "init"))
-        self.store._transaction(lambda: self._insert_start(con, row, int(sim.seed), snaps))
+        payments = None
+        memory = getattr(sc, "_memory_payments", None)
+        if memory is not None and sc.payments is None:
+            # a DataFrame's table: config_json cannot name it, so the run keeps a copy
+            payments = {"simulation_id": [self.run_id] * len(memory.feed),
+                        **payment_columns(memory.feed, memory.banks)}
+        self.store._transaction(lambda: self._insert_start(con, row, int(sim.seed), snaps,
+                                                           payments))
 
-    def _insert_start(self, con, row: dict, seed: int, snaps: list) -> None:
+    def _insert_start(self, con, row: dict, seed: int, snaps: list,
+                      payments: dict | None) -> None:
         cols = list(row)
         con.execute(
             f"INSERT INTO simulations ({', '.join(cols)}, rng_seed, started_at, run_number) "
@@ -230,6 +239,8 @@ class RunWriter:
                 "snapshot_day": [s[2] for s in snaps], "snapshot_tick": [s[3] for s in snaps],
                 "policy_hash": [s[4] for s in snaps], "policy_json": [s[5] for s in snaps],
                 "created_by": [s[6] for s in snaps]})
+        if payments:
+            insert(con, RUN_PAYMENTS, payments)
 
     # ------------------------------------------------------------------ per tick
     def add_tick(self, record: TickRecord) -> None:

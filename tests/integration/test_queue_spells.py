@@ -243,8 +243,8 @@ def test_version_3_snapshots_become_one_tick_spells(tmp_path):
         assert old.info()["runs"]["r3"]["tick_queue_snapshots"] == len(rows)
         assert len(old.sql("SELECT * FROM tick_queue_snapshots")) == len(rows)
     with psl.Store(path) as store:
-        assert store.version_found == 3 and store.migrate() == [4, 5, 6]
-        assert SCHEMA_VERSION == 6
+        assert store.version_found == 3 and store.migrate() == [4, 5, 6, 7]
+        assert SCHEMA_VERSION == 7
         con = store.connection
         assert con.execute("SELECT table_type FROM information_schema.tables "
                            "WHERE table_name = 'tick_queue_snapshots'").fetchall() == \

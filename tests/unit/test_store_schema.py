@@ -67,9 +67,9 @@ def test_version_1_store_is_migrated_in_order_on_open(tmp_path):
 
     with psl.Store(path) as store:
         assert store.version_found == 1
-        assert store.migrate() == [2, 3, 4, 5, 6]
+        assert store.migrate() == [2, 3, 4, 5, 6, 7]
         rows = store.sql("SELECT version, description FROM schema_migrations ORDER BY version")
-        assert rows["version"].tolist() == [1, 2, 3, 4, 5, 6]
+        assert rows["version"].tolist() == [1, 2, 3, 4, 5, 6, 7]
         assert rows["description"][0] == "initial schema"
         assert rows["description"][1].startswith("run order")
         order = store.sql("SELECT simulation_id, run_number FROM simulations "
@@ -160,7 +160,7 @@ def test_version_2_store_keeps_its_runs_and_loses_only_key_constraints(tmp_path)
                        "WHERE table_name = 'simulation_events'").fetchone()[0] == 4
     con.close()
     with psl.Store(path) as store:
-        assert store.migrate() == [3, 4, 5, 6]
+        assert store.migrate() == [3, 4, 5, 6, 7]
         con = store.connection
         assert _constraints(con, "simulation_events") == 0
         assert _constraints(con, "transactions") == 0          # since version 5
@@ -189,7 +189,7 @@ def test_version_4_transactions_keep_their_rows_and_lose_the_key_constraint(tmp_
         con.execute("INSERT INTO transactions (simulation_id, tx_id) VALUES ('r', 'tx_1')")
     con.close()
     with psl.Store(path) as store:
-        assert store.migrate() == [5, 6]
+        assert store.migrate() == [5, 6, 7]
         assert store.sql("SELECT tx_id, amount, status FROM transactions ORDER BY tx_id"
                          ).values.tolist() == [["tx_1", 5, "settled"], ["tx_2", 7, "pending"]]
         assert store.check() == []
@@ -207,7 +207,7 @@ def test_version_5_events_keep_their_event_ids_which_are_computed_from_then_on(t
                 "('r5', 1, 'r5:1', 0, 0, 'EndOfDay', NULL, NULL, NULL, '{}')")
     con.close()
     with psl.Store(path) as store:
-        assert store.migrate() == [6]
+        assert store.migrate() == [6, 7]
         assert store.sql("SELECT simulation_id, seq, event_id, event_type FROM "
                          "simulation_events ORDER BY seq").values.tolist() == [
             ["r5", 0, "r5:0", "QueuedRtgs"], ["r5", 1, "r5:1", "EndOfDay"]]
