@@ -14,7 +14,7 @@ import pytest
 
 import paysim_lab as psl
 from paysim_lab import plots
-from paysim_lab.plots import find_traces
+from paysim_lab.plots import find_traces, layout
 
 os.environ.setdefault("PLOTLY_RENDERER", "json")
 
@@ -414,11 +414,11 @@ def test_colliding_labels_go_to_hover_and_never_stack_past_three_rows():
 
 
 def test_label_levels_and_day_label_thinning():
-    assert plots._label_levels([(0, "abc"), (100, "abc"), (0.5, "abc")], 850) == [0, 0, 1]
-    assert plots._label_levels([(0, "x" * 10)] * 4, 850, levels=3) == [0, 1, 2, None]
-    assert plots._day_label_step(tpd=6, span=12, days=1) == 1
+    assert layout._label_levels([(0, "abc"), (100, "abc"), (0.5, "abc")], 850) == [0, 0, 1]
+    assert layout._label_levels([(0, "x" * 10)] * 4, 850, levels=3) == [0, 1, 2, None]
+    assert layout._day_label_step(tpd=6, span=12, days=1) == 1
     # 25 days of 100 ticks on ~850 px: 34 px per day, "day 25" needs ~46 px -> every 2nd day
-    assert plots._day_label_step(tpd=100, span=2500, days=24) == 2
+    assert layout._day_label_step(tpd=100, span=2500, days=24) == 2
 
 
 def test_long_run_day_labels_thinned():
@@ -429,7 +429,7 @@ def test_long_run_day_labels_thinned():
     fig = plots.queues(s)
     assert len(shape_xs(fig, "day ")) == 59
     labels = [a.text for a in fig.layout.annotations if (a.name or "").startswith("day ")]
-    step = plots._day_label_step(4, 240, 59)
+    step = layout._day_label_step(4, 240, 59)
     assert step > 1 and labels == [f"day {d}" for d in range(step, 60, step)]
 
 
