@@ -211,14 +211,6 @@ def _chunk(con, run_id: str, lo: int, hi: int, queue_sql: str) -> list[TickRecor
     return out
 
 
-def stored_range(con, run_id: str) -> tuple[int, int]:
-    """(ticks_run, ticks with a stored summary) of a run."""
-    row = run_row(con, run_id)
-    n = con.execute("SELECT count(*) FROM tick_summaries WHERE simulation_id = ?",
-                    [run_id]).fetchone()[0]
-    return row["ticks_run"] or 0, n
-
-
 def check_tick_range(con, run_id: str, from_tick: int | None, to_tick: int | None
                      ) -> tuple[int, int]:
     """Resolve a replay range; ValueError when it lies outside 0 .. ticks_run - 1."""
