@@ -11,7 +11,9 @@ its own, best of ``--repeat``:
 * ``replay``: ``store.replay(run_id, from_tick=1000, to_tick=1099)`` (the verbose text of 100
   ticks, which reads their queue snapshots) and, once, ``store.replay(run_id)`` (all of it);
 * ``range``: every ``tick_queue_snapshots`` row of ticks 1000..1099 into a DataFrame;
-* ``count``: ``count(*)`` of the run's ``tick_queue_snapshots`` rows.
+* ``count``: ``count(*)`` of the run's ``tick_queue_snapshots`` rows;
+* ``events``: ``store.events(run_id)``, the run's 709,570 events as ``sim.events``' frame
+  (each with its ``details`` dict), and ``store.events_of(run_id, "PolicyHold")``.
 
 Prints the numbers as JSON on one line.
 """
@@ -68,6 +70,9 @@ def main() -> None:
                 args.repeat)
             out["rows"] = int(store.sql("SELECT count(*) n FROM tick_queue_snapshots "
                                         "WHERE simulation_id = 't2'")["n"][0])
+            out["events_s"] = _best(lambda: store.events("t2"), args.repeat)
+            out["events_of_hold_s"] = _best(lambda: store.events_of("t2", "PolicyHold"),
+                                            args.repeat)
     print(json.dumps(out))
 
 

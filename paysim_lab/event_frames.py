@@ -55,7 +55,8 @@ def int_column(values: list) -> tuple[np.ndarray, np.ndarray]:
     return data, ~np.array(given, dtype=bool)
 
 
-def _objects(values: list) -> np.ndarray:
+def object_array(values: list) -> np.ndarray:
+    """A 1-d object array of ``values`` (lists, dicts and tuples kept as elements)."""
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out
@@ -77,14 +78,14 @@ def mixed_frame(log: EventLog, first_seq: int, ticks_per_day: int) -> pd.DataFra
         pos = int_array(tc.seqs[a:b]) - lo
         tick[pos] = int_array(tc.ticks[a:b])
         if AGENT_FIELD[et] is not None:
-            agent[pos] = _objects(tc.field(AGENT_FIELD[et])[a:b])
+            agent[pos] = object_array(tc.field(AGENT_FIELD[et])[a:b])
         if TX_FIELD[et] is not None:
-            tx[pos] = _objects(tc.field(TX_FIELD[et])[a:b])
+            tx[pos] = object_array(tc.field(TX_FIELD[et])[a:b])
         if AMOUNT_FIELD[et] is not None:
             data, mask = int_column(tc.field(AMOUNT_FIELD[et])[a:b])
             amount[pos] = data
             missing[pos] = mask
-        details[pos] = _objects(tc.dicts(a, b))
+        details[pos] = object_array(tc.dicts(a, b))
     types = _TYPE_NAMES[log.type_codes(lo)] if n else np.empty(0, dtype=object)
     return pd.DataFrame({
         "tick": int64(tick),

@@ -83,13 +83,13 @@ def events_of_frame(con, run_id: str, event_type: str) -> pd.DataFrame:
         raise ValueError(f"unknown event type {event_type!r}; known: {', '.join(sorted(FIELDS))}")
     row = reader.run_row(con, run_id)
     reader.require_part(con, run_id, "events", "events_of()")
-    rows = con.execute("SELECT tick, seq, details FROM simulation_events "
-                       "WHERE simulation_id = ? AND event_type = ? ORDER BY seq",
-                       [run_id, event_type]).fetchall()
+    got = con.execute("SELECT tick, seq, details FROM simulation_events "
+                      "WHERE simulation_id = ? AND event_type = ? ORDER BY seq",
+                      [run_id, event_type]).fetchnumpy()
     names = FIELDS[event_type]
-    decoded = [reader.decode_details(r[2]) for r in rows]
+    decoded = reader.parse_details(event_type, got["details"])
     columns = [[d.get(n) for d in decoded] for n in names]
-    return of_type_frame([r[0] for r in rows], [r[1] for r in rows], row["ticks_per_day"],
+    return of_type_frame(got["tick"], got["seq"], row["ticks_per_day"],
                          names, columns)
 
 

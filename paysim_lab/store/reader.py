@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter
 from typing import Iterator
 
+import numpy as np
 import pandas as pd
 
 from ..engine.events import FIELDS
+from ..event_frames import int64, object_array
 from ..errors import StoreError
 from ..records import (AGENT_STATE_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, TickRecord,
                        canonical_json, decode_float)
@@ -96,22 +100,78 @@ def runs_frame(con) -> pd.DataFrame:
 def events_frame(con, run_id: str) -> pd.DataFrame:
     """A stored run's events, shaped like ``Simulation.events``."""
     require_part(con, run_id, "events", "events()")
-    rows = con.execute("SELECT tick, day, seq, event_type, agent_id, tx_id, amount, details "
-                       "FROM simulation_events WHERE simulation_id = ? ORDER BY seq",
-                       [run_id]).fetchall()
-    cols = list(zip(*rows)) if rows else [[] for _ in range(8)]
+    # columns, not a tuple per row: DuckDB hands over numpy arrays
+    got = con.execute("SELECT tick, day, seq, event_type, agent_id, tx_id, amount, details "
+                      "FROM simulation_events WHERE simulation_id = ? ORDER BY seq",
+                      [run_id]).fetchnumpy()
+    types = _nullable_objects(got["event_type"])
+    amount = np.ma.getdata(got["amount"]).astype(np.int64, copy=False)
     return pd.DataFrame({
-        "tick": pd.array(cols[0], dtype="Int64"),
-        "day": pd.array(cols[1], dtype="Int64"),
-        "seq": pd.array(cols[2], dtype="Int64"),
+        "tick": int64(got["tick"]), "day": int64(got["day"]), "seq": int64(got["seq"]),
         # pd.Series keeps object dtype (a DataFrame of object arrays would infer ``str``)
-        "event_type": pd.Series(list(cols[3]), dtype="object"),
-        "agent_id": pd.Series(list(cols[4]), dtype="object"),
-        "tx_id": pd.Series(list(cols[5]), dtype="object"),
-        "amount": pd.array(cols[6], dtype="Int64"),
-        "details": pd.Series([_in_catalog_order(et, decode_details(d))
-                              for et, d in zip(cols[3], cols[7])], dtype="object"),
+        "event_type": pd.Series(types, dtype="object"),
+        "agent_id": pd.Series(_nullable_objects(got["agent_id"]), dtype="object"),
+        "tx_id": pd.Series(_nullable_objects(got["tx_id"]), dtype="object"),
+        "amount": pd.arrays.IntegerArray(amount, np.ma.getmaskarray(got["amount"])),
+        "details": pd.Series(details_column(types, _nullable_objects(got["details"])), dtype="object"),
     })
+
+
+def _nullable_objects(values) -> np.ndarray:
+    """An object array with None where DuckDB's masked array has NULLs."""
+    if np.ma.isMaskedArray(values):
+        out = np.ma.getdata(values).astype(object)
+        out[np.ma.getmaskarray(values)] = None
+        return out
+    return np.asarray(values, dtype=object)
+
+
+def details_column(types: np.ndarray, texts: np.ndarray) -> np.ndarray:
+    """The ``details`` dicts of stored events (``types`` and ``texts`` as object arrays): each
+    event type's rows parsed together, non-finite floats restored only for the types with
+    float fields, keys in catalog order (stored JSON has them sorted) as in the live frame.
+
+    >>> details_column(np.array(["QueuedRtgs"], dtype=object),
+    ...                np.array(['{"sender_id":"A","tx_id":"t1"}'], dtype=object))[0]
+    {'tx_id': 't1', 'sender_id': 'A'}
+    """
+    out = np.empty(len(texts), dtype=object)
+    codes, uniques = pd.factorize(types, use_na_sentinel=False)
+    for k, et in enumerate(uniques):
+        pos = np.flatnonzero(codes == k)
+        out[pos] = object_array(_decoded(et, texts[pos]))
+    return out
+
+
+def parse_details(event_type: str, texts) -> list[dict]:
+    """Stored ``details`` texts of one event type parsed, non-finite floats restored (only the
+    types with float fields are looked at); keys as stored (sorted)."""
+    names = FIELDS.get(event_type)
+    floats = [f for f in FLOAT_FIELDS if names is None or f in names]
+    dicts = list(map(json.loads, texts))
+    for d in dicts if floats else ():
+        for f in floats:
+            if f in d:
+                d[f] = decode_float(d[f])
+    return dicts
+
+
+def _decoded(event_type, texts) -> list[dict]:
+    """One event type's details dicts, keys in catalog order like the live frame's."""
+    dicts = parse_details(event_type, texts)
+    names = FIELDS.get(event_type)
+    if not names:
+        return dicts
+    if any(len(d) != len(names) for d in dicts):
+        return [_in_catalog_order(event_type, d) for d in dicts]
+    values = map(itemgetter(*names), dicts)
+    if len(names) == 1:
+        values = zip(values)
+    try:
+        # each row's values in catalog order, paired with the names in C loops
+        return list(map(dict, map(zip, repeat(names), values)))
+    except KeyError:        # a catalog key missing and another in its place
+        return [_in_catalog_order(event_type, d) for d in dicts]
 
 
 def _in_catalog_order(event_type: str, details: dict) -> dict:

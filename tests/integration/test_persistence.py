@@ -126,6 +126,15 @@ def test_stored_events_equal_the_live_events(crisis):
         [canonical_json(d) for d in stored["details"]]
 
 
+def test_stored_details_are_the_live_dicts_with_their_keys_in_catalog_order(crisis):
+    store, sim, _ = crisis
+    live, stored = sim.events, store.events(sim.run_id)
+    assert [list(d.items()) for d in stored["details"]] == \
+        [list(d.items()) for d in live["details"]]
+    for et in ("Arrival", "PolicyHold", "CostAccrual"):
+        pd.testing.assert_frame_equal(store.events_of(sim.run_id, et), sim.events_of(et))
+
+
 def test_collateral_rows_match_their_events(crisis):
     store, sim, _ = crisis
     rows = store.sql("SELECT c.*, e.event_type, e.details FROM collateral_events c "
