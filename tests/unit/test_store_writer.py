@@ -177,6 +177,47 @@ def test_register_writes_collapse_to_the_last_value_of_the_tick():
         assert '"new_value":"NaN"' in raw
 
 
+def test_stored_details_read_back_as_the_same_values_of_the_same_types():
+    """store.events gives every field back as it was emitted: ints stay ints (beyond 64 bits
+    too), floats floats (1.0 is not 1), texts with control characters, lists, mappings and
+    None; keys in catalog order."""
+    evs = [
+        {"seq": 0, "event_type": "Arrival", "tick": 0, "tx_id": "t\x1b1", "sender_id": "A",
+         "receiver_id": "B\u00e9\U0001F600", "amount": 2**70, "deadline": None, "priority": 5,
+         "is_divisible": True},
+        {"seq": 1, "event_type": "Arrival", "tick": 0, "tx_id": "t2", "sender_id": "A",
+         "receiver_id": "B", "amount": 7, "deadline": 4, "priority": 0, "is_divisible": False},
+        {"seq": 2, "event_type": "StateRegisterSet", "tick": 0, "agent_id": "A",
+         "register_key": "k", "old_value": 1.0, "new_value": -math.inf, "reason": "policy",
+         "decision_path": None},
+        {"seq": 3, "event_type": "StateRegisterSet", "tick": 0, "agent_id": "B",
+         "register_key": "k", "old_value": 2.5, "new_value": 1e300, "reason": "p",
+         "decision_path": "N1 → A2"},
+        {"seq": 4, "event_type": "LsmBilateralOffset", "tick": 0, "agent_a": "A",
+         "agent_b": "B", "tx_ids": ["t1", "t2"], "amount_a": 5, "amount_b": 3, "amount": 8,
+         "settled": True},
+        {"seq": 5, "event_type": "ScenarioEventExecuted", "tick": 0,
+         "scenario_event_type": "direct_transfer", "details_json": '{"amount":5}',
+         "details": {"amount": 5, "nested": {"x": [1, 2.0, None]}}},
+        {"seq": 6, "event_type": "CostAccrual", "tick": 0, "agent_id": "A",
+         "liquidity_cost": 3, "delay_cost": 0, "collateral_cost": 0, "penalty_cost": 0,
+         "split_friction_cost": 0, "total": 3, "liquidity_opportunity_cost": 0,
+         "source": None},
+    ]
+    with psl.Store() as store:
+        sim = psl.Simulation(scenario(), store=store)
+        w = _writer(store, sim)
+        w.add_tick(TickRecord(0, 0, evs, _summary(), [_state("A"), _state("B")], []))
+        w.flush()
+        stored = store.events(sim.run_id)["details"].tolist()
+
+    def typed(d):
+        return [(k, type(v).__name__, repr(v)) for k, v in d.items()]
+    expected = [{k: v for k, v in e.items() if k not in ("seq", "event_type", "tick")}
+                for e in evs]
+    assert [typed(d) for d in stored] == [typed(d) for d in expected]
+
+
 def test_collateral_rows_are_derived_from_events():
     with psl.Store() as store:
         sim = psl.Simulation(scenario(), store=store)
