@@ -5,7 +5,7 @@ Scenario object only: its written form (``model_dump``) names no file. ``with_ch
 points and stress grids rebuild a scenario from that form, and a stored run is re-run from it;
 each gives the rebuilt scenario the same payments through :class:`MemoryPayments`, checked again
 against the new scenario's banks and run length. A store keeps the table of such a run in
-``run_payments`` (see :func:`payment_columns`), so that ``store.verify`` re-runs it too.
+``run_payments``, so that ``store.verify`` re-runs it too.
 
 >>> import pandas as pd
 >>> from paysim_lab.config.payments import payment_feed
@@ -52,28 +52,6 @@ def feed_frame(feed: PaymentFeed, banks: list[str]) -> pd.DataFrame:
     return frame
 
 
-def payment_columns(feed: PaymentFeed, banks: list[str]) -> dict[str, list]:
-    """The ``run_payments`` columns of a feed (without ``simulation_id``): ``row`` in feed
-    order; NULL where a deadline, priority or id was not given (or the column is absent)."""
-    n = len(feed)
-    ids = np.asarray(banks, dtype=object)
-
-    def given(column) -> list:
-        if column is None:
-            return [None] * n
-        return [None if v == NOT_GIVEN else v for v in column]
-
-    return {"row": np.arange(n, dtype=np.int64),
-            "sender": ids[np.asarray(feed.sender, dtype=np.int64)],
-            "receiver": ids[np.asarray(feed.receiver, dtype=np.int64)],
-            "amount": np.asarray(feed.amount, dtype=np.int64),
-            "arrival_tick": np.asarray(feed.arrival, dtype=np.int64),
-            "deadline_tick": given(feed.deadline), "priority": given(feed.priority),
-            "divisible": ([None] * n if feed.divisible is None
-                          else np.asarray(feed.divisible, dtype=bool)),
-            "payment_id": [None] * n if feed.payment_id is None else list(feed.payment_id)}
-
-
 def stored_feed(frame: pd.DataFrame, banks: list[str], ticks_per_day: int, num_days: int,
                 source: str) -> PaymentFeed:
     """A feed from ``run_payments`` rows (read in ``row`` order); columns left all empty are
@@ -98,10 +76,6 @@ class MemoryPayments:
         self.ticks_per_day = ticks_per_day
         self.num_days = num_days
         self.clock = clock
-
-    @classmethod
-    def of(cls, scenario) -> "MemoryPayments | None":
-        return getattr(scenario, "_memory_payments", None)
 
     def attach(self, scenario) -> None:
         """Give ``scenario`` (rebuilt from the written form of the scenario holding this

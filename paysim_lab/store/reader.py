@@ -23,18 +23,31 @@ from ..records import (AGENT_STATE_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, Tick
 from ..report import Filters, RunInfo, VerboseLog
 from .schema import queue_snapshot_sql
 
-# Float-typed event fields whose NaN/inf values are stored as strings (persistence.md 3.0).
+# Float-typed event fields whose NaN/inf values are stored as strings (persistence.md 3.0),
+# and the ones each event type has (all of them for a type outside the catalog).
 FLOAT_FIELDS = ("old_value", "new_value", "fraction")
+_FLOATS_OF = {et: tuple(f for f in FLOAT_FIELDS if f in names) for et, names in FIELDS.items()}
 CHUNK_TICKS = 500
 
 
-def decode_details(text: str) -> dict:
+def _restore_floats(dicts: list[dict], event_type: str | None) -> list[dict]:
+    floats = _FLOATS_OF.get(event_type, FLOAT_FIELDS)
+    for d in dicts if floats else ():
+        for f in floats:
+            if f in d:
+                d[f] = decode_float(d[f])
+    return dicts
+
+
+def decode_details(text: str, event_type: str | None = None) -> dict:
     """Stored ``details`` JSON back to the event's fields (non-finite floats restored)."""
-    d = json.loads(text)
-    for f in FLOAT_FIELDS:
-        if f in d:
-            d[f] = decode_float(d[f])
-    return d
+    return _restore_floats([json.loads(text)], event_type)[0]
+
+
+def parse_details(event_type: str, texts) -> list[dict]:
+    """Stored ``details`` texts of one event type parsed, non-finite floats restored; keys as
+    stored (sorted)."""
+    return _restore_floats(list(map(json.loads, texts)), event_type)
 
 
 def run_row(con, run_id: str) -> dict:
@@ -113,7 +126,8 @@ def events_frame(con, run_id: str) -> pd.DataFrame:
         "agent_id": pd.Series(_nullable_objects(got["agent_id"]), dtype="object"),
         "tx_id": pd.Series(_nullable_objects(got["tx_id"]), dtype="object"),
         "amount": pd.arrays.IntegerArray(amount, np.ma.getmaskarray(got["amount"])),
-        "details": pd.Series(details_column(types, _nullable_objects(got["details"])), dtype="object"),
+        "details": pd.Series(details_column(types, _nullable_objects(got["details"])),
+                             dtype="object"),
     })
 
 
@@ -141,19 +155,6 @@ def details_column(types: np.ndarray, texts: np.ndarray) -> np.ndarray:
         pos = np.flatnonzero(codes == k)
         out[pos] = object_array(_decoded(et, texts[pos]))
     return out
-
-
-def parse_details(event_type: str, texts) -> list[dict]:
-    """Stored ``details`` texts of one event type parsed, non-finite floats restored (only the
-    types with float fields are looked at); keys as stored (sorted)."""
-    names = FIELDS.get(event_type)
-    floats = [f for f in FLOAT_FIELDS if names is None or f in names]
-    dicts = list(map(json.loads, texts))
-    for d in dicts if floats else ():
-        for f in floats:
-            if f in d:
-                d[f] = decode_float(d[f])
-    return dicts
 
 
 def _decoded(event_type, texts) -> list[dict]:
@@ -205,7 +206,7 @@ def event_dicts_for(con, run_id: str, lo: int, hi: int) -> Iterator[dict]:
             break
         for seq, et, tick, details in rows:
             d = {"seq": seq, "event_type": et, "tick": tick}
-            d.update(decode_details(details))
+            d.update(decode_details(details, et))
             yield d
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..config.memory_payments import payment_columns
+from ..config.memory_payments import MemoryPayments, feed_frame
 from ..engine.state import IN_QUEUE1, IN_QUEUE2, OVERDUE, SETTLED
 from ..eventlog import EventLog
 from ..errors import StoreError
@@ -80,7 +80,7 @@ def _share_the_interpreter(on: bool) -> None:
 def arrow_table(table: Table, columns: dict[str, list]) -> pa.Table | None:
     """An Arrow table with ``table``'s column types (columns absent from ``columns`` omitted);
     None when there are no rows."""
-    if not next(iter(columns.values()), []):
+    if not len(next(iter(columns.values()), ())):
         return None
     fields, arrays = [], []
     for name, typ in table.columns:
@@ -216,12 +216,9 @@ class RunWriter:
         for aid in sorted((sc.agent_policies or {})):
             doc = canonical_json(policy_document(sc.agent_policies[aid]))
             snaps.append((self.run_id, aid, 0, 0, sha256(doc), doc, "init"))
-        payments = None
-        memory = getattr(sc, "_memory_payments", None)
-        if memory is not None and sc.payments is None:
-            # a DataFrame's table: config_json cannot name it, so the run keeps a copy
-            payments = {"simulation_id": [self.run_id] * len(memory.feed),
-                        **payment_columns(memory.feed, memory.banks)}
+        # a DataFrame's table: config_json cannot name it, so the run keeps a copy
+        memory = sc._memory_payments
+        payments = _run_payments(self.run_id, memory) if memory is not None else None
         self.store._transaction(lambda: self._insert_start(con, row, int(sim.seed), snaps,
                                                            payments))
 
@@ -522,6 +519,22 @@ class RunWriter:
             "snapshot_day": [tick // self.ticks_per_day], "snapshot_tick": [tick],
             "policy_hash": [sha256(doc)], "policy_json": [doc], "created_by": ["manual"]},
             replace=True))
+
+
+def _run_payments(run_id: str, memory: MemoryPayments) -> dict:
+    """``run_payments`` columns of an in-memory payments table: its rows in feed order, NULL
+    where a deadline, priority or id was not given (or the table has no such column)."""
+    frame = feed_frame(memory.feed, memory.banks)
+    n = len(frame)
+    cols: dict = {"simulation_id": [run_id] * n, "row": range(n)}
+    for name in RUN_PAYMENTS.column_names[2:]:
+        if name not in frame:
+            cols[name] = [None] * n
+        elif name in ("deadline_tick", "priority"):
+            cols[name] = frame[name].astype("Int64")        # empty cells were NaN
+        else:
+            cols[name] = frame[name]
+    return cols
 
 
 def _insert_events(con, run_id: str, tpd: int, batch: tuple[pa.Table, str]) -> None:
