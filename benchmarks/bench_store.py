@@ -24,7 +24,9 @@ Times are wall seconds, CPU seconds of the whole process and CPU seconds of the 
 thread ("main cpu": the store commits on a writer thread of its own, so on a machine with a
 free core the wall time follows the main thread's CPU) of building the simulation, running it
 and (persisted) closing the store; loading the scenario is the same for both and is not
-included. ``sim.run()`` builds the DataFrame of the run's events in both cases.
+included. ``sim.run()`` builds the DataFrame of the run's events in both cases. "tail s" is
+the stored run's time from the end of its last tick until ``sim.run()`` returned: its wait for
+the store's last commits, with the DataFrame built meanwhile.
 """
 from __future__ import annotations
 
@@ -74,11 +76,18 @@ def one_case(case: str, persist: bool, banks: int, keep: str | None, flush_every
             store = psl.Store(Path(tmp) / "runs.duckdb", keep=keep, flush_every=flush_every,
                               max_buffered_events=max_buffered)
             sim = psl.Simulation(sc, store=store, keep_events=keep_events)
+            # when the last tick ended: what follows is the run's wait for the store (and its
+            # DataFrame, built meanwhile); records are built for the store already
+            last_tick = sim.total_ticks - 1
+            sim.add_listener(lambda rec: rec.tick == last_tick and
+                             out.__setitem__("last_tick_at", time.perf_counter()))
         else:
             store = None
             sim = psl.Simulation(sc, keep_events=keep_events)
         try:
             sim.advance() if advance else sim.run()   # advance: no DataFrame of the events
+            if "last_tick_at" in out:
+                out["tail_s"] = time.perf_counter() - out.pop("last_tick_at")
         except (psl.SimulationError, psl.PolicyRuntimeError) as exc:   # a scenario may abort
             out["error"] = f"{type(exc).__name__} at tick {sim.current_tick}"
         if store is not None:
@@ -244,7 +253,7 @@ def main() -> None:
           f"flush_every={args.flush_every or 'default'}, median of {args.repeat} run(s)")
     print(f"{'case':28} {'events':>10} {'plain s':>8} {'stored s':>9} {'ratio':>6} "
           f"{'plain cpu':>9} {'stored cpu':>10} {'ratio':>6} {'main cpu':>9} {'ratio':>6} "
-          f"{'plain MiB':>10} {'stored MiB':>11} {'ratio':>6} {'db MiB':>7}")
+          f"{'plain MiB':>10} {'stored MiB':>11} {'ratio':>6} {'db MiB':>7} {'tail s':>6}")
     frames = []
     for case, label in cases:
         # plain and stored alternate, so both see the same moments of a busy machine
@@ -261,7 +270,7 @@ def main() -> None:
               f"{plain['peak_rss_mib']:>10.0f} "
               f"{stored['peak_rss_mib']:>11.0f} "
               f"{stored['peak_rss_mib'] / plain['peak_rss_mib']:>5.2f}x "
-              f"{stored.get('db_mib', 0):>7.0f}{note}")
+              f"{stored.get('db_mib', 0):>7.0f} {stored.get('tail_s', 0):>6.2f}{note}")
     for label, n, secs in frames:
         print(f"sim.events of the {label}: {secs:.2f} s for {n:,} events")
 
