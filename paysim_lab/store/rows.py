@@ -161,11 +161,20 @@ def event_batch(log: EventLog, lo: int, hi: int) -> tuple[pa.Table, str] | None:
     names = ["seq", "tick", "k"] + [n for cols in per_type for n in cols
                                      if n not in ("seq", "tick", "k")]
     arrays = []
+    # one all-null chunk per (size, type), shared by every column that is null in those rows:
+    # a flush has dozens of columns per event type
+    nulls: dict[tuple[int, pa.DataType], pa.Array] = {}
     for name in names:
         typ = next(cols[name].type for cols in per_type if name in cols)
-        arrays.append(pa.chunked_array(
-            [cols[name] if name in cols else pa.nulls(n, typ)
-             for n, cols in zip(sizes, per_type)], typ))
+        chunks = []
+        for n, cols in zip(sizes, per_type):
+            chunk = cols.get(name)
+            if chunk is None:
+                chunk = nulls.get((n, typ))
+                if chunk is None:
+                    chunk = nulls[n, typ] = pa.nulls(n, typ)
+            chunks.append(chunk)
+        arrays.append(pa.chunked_array(chunks, typ))
     table = pa.Table.from_arrays(arrays, names=names)
     if len(exprs) == 1:
         select = [f"{exprs[0][c]} AS {c}" for c in _ROW_COLUMNS]
