@@ -96,5 +96,10 @@ class MemoryPayments:
                                    f"build the scenario again with Scenario.from_payments")
             feed = payment_feed(feed_frame(self.feed, self.banks), banks, ticks_per_day=tpd,
                                 num_days=days, source=LABEL)
-        scenario._payment_feed = feed
-        scenario._memory_payments = MemoryPayments(feed, banks, tpd, days, self.clock)
+        MemoryPayments(feed, banks, tpd, days, self.clock).give(scenario)
+
+    def give(self, scenario) -> None:
+        """Make this table ``scenario``'s payments (checked against it already): the feed
+        its runs read, and what rebuilds of it carry over."""
+        scenario._payment_feed = self.feed
+        scenario._memory_payments = self

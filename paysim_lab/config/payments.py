@@ -578,7 +578,5 @@ def scenario_from_payments(payments, banks, *, ticks_per_day, num_days, rng_seed
     banks = [a.id for a in scenario.agents]
     feed = payment_feed(payments, banks, ticks_per_day=sim.ticks_per_day,
                         num_days=sim.num_days, source=LABEL, clock=clock)
-    scenario._payment_feed = feed
-    scenario._memory_payments = MemoryPayments(feed, banks, sim.ticks_per_day, sim.num_days,
-                                               clock)
+    MemoryPayments(feed, banks, sim.ticks_per_day, sim.num_days, clock).give(scenario)
     return scenario
